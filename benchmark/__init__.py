@@ -1,0 +1,1 @@
+"""The harness: catalogue -> run configs -> launch -> train/evaluate -> results -> tables/figures."""

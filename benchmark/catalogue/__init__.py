@@ -1,0 +1,70 @@
+"""The catalogue: every table and figure of the three papers as an experiment declared as data.
+
+An ``Experiment`` turns (scale, seeds, data root) into a grid of ``RunConfig`` and turns the finished
+runs into tables and figures. Ids are "<paper>.<table or figure>"; a bare id ("table6") means the
+deeprnn paper, the suite's primary paper.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..config import RunConfig
+
+PRIMARY_PAPER = "deeprnn"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str                                   # "deeprnn.table6"
+    title: str                                # what the paper's table/figure shows
+    make_runs: Callable[..., list[RunConfig]]  # (scale, seeds, data_root) -> grid of run configs
+    make_outputs: Callable[..., list[Path]]    # (runs_root, cfgs, out_dir, scale) -> written files
+    default_seeds: dict = field(default_factory=lambda: {"smoke": 1, "cpu": 1, "paper": 3})
+
+    @property
+    def paper(self) -> str:
+        return self.id.split(".")[0]
+
+    def runs(self, scale: str, seeds: int | None = None, data_root: str | None = None) -> list[RunConfig]:
+        n = seeds if seeds is not None else self.default_seeds[scale]
+        return self.make_runs(scale, n, data_root)
+
+    def outputs(self, runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+        return self.make_outputs(runs_root, cfgs, Path(out_dir), scale)
+
+
+_EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    _EXPERIMENTS[exp.id] = exp
+    return exp
+
+
+def _load() -> None:
+    from . import deeprnn  # noqa: F401  (registers its experiments)
+
+
+def list_ids() -> list[str]:
+    _load()
+    return sorted(_EXPERIMENTS)
+
+
+class UnknownExperiment(KeyError):
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def resolve(name: str) -> Experiment:
+    """Experiment by id; a bare id means the primary paper. Unknown ids list the valid ones."""
+    _load()
+    key = name if "." in name else f"{PRIMARY_PAPER}.{name}"
+    if key in _EXPERIMENTS:
+        return _EXPERIMENTS[key]
+    close = difflib.get_close_matches(key, _EXPERIMENTS, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UnknownExperiment(f"unknown experiment {name!r}{hint}; valid ids: {', '.join(sorted(_EXPERIMENTS))} "
+                            f"(bare ids like 'table6' mean {PRIMARY_PAPER}.*)")

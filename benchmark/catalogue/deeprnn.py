@@ -1,0 +1,98 @@
+"""deeprnn: "Deep RNN Framework for Visual Sequential Applications" (CBM, TD, overlap coherence)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from models.nets.polygon_rnn import CELL_DEFAULTS, POLYGON_WIDTHS, scaled_widths
+from models.stacks import build_stack, count_parameters
+
+from ..config import RunConfig, validate
+from ..figures import training_curves
+from ..reference import load_reference
+from ..results import load_curves, load_results
+from ..tables import comparison, write_table
+from . import Experiment, register
+
+# ---------------------------------------------------------------- polygon task, shared by table6/fig7
+# Each scale inherits nothing but what it states; `paper` is deeprnn section 4.2.
+POLYGON_SCALES = {
+    "smoke": dict(dataset="builtin", epochs=3, batch_size=8,
+                  data_kw=dict(n_train=16, n_test=8, image_size=32, grid=8, max_vertices=6, source="shapes"),
+                  model_kw=dict(encoder="small", feat_channels=8, width_mult=1 / 16)),
+    "cpu": dict(dataset="builtin", epochs=8, batch_size=16,
+                data_kw=dict(n_train=512, n_test=128, image_size=64, grid=16, max_vertices=10, source="auto"),
+                model_kw=dict(encoder="small", feat_channels=32, width_mult=0.25)),
+    # Cityscapes, 224x224 crops, 28x28 grid, VGG16 skip encoder (ImageNet weights), Table 5 widths.
+    "paper": dict(dataset="cityscapes", epochs=20, batch_size=16,
+                  data_kw=dict(image_size=224, grid=28, max_vertices=70),
+                  model_kw=dict(encoder="vgg16", pretrained=True, feat_channels=128, width_mult=1.0)),
+}
+# deeprnn 4.2: TD rate 1.0, 0.8 after the first epoch, 0.5 after another one.
+POLYGON_TD = ((0, 1.0), (1, 0.8), (2, 0.5))
+CELL_ROW = {"convlstm": "Polyg-LSTM", "cbm": "Polyg-CBM"}
+PAPER_INPUT_CHANNELS = 128 + 3
+
+
+def polygon_runs(experiment: str, scale: str, seeds: int, data_root: str | None,
+                 cells=("convlstm", "cbm"), depths=(2, 5, 10, 15), td_schedule=POLYGON_TD) -> list[RunConfig]:
+    s = POLYGON_SCALES[scale]
+    dataset = "cityscapes" if data_root else s["dataset"]
+    cfgs = []
+    for cell in cells:
+        for depth in depths:
+            widths = scaled_widths(depth, s["model_kw"]["width_mult"])
+            cost = count_parameters(build_stack(cell, s["model_kw"]["feat_channels"] + 3, widths))
+            for seed in range(seeds):
+                cfg = RunConfig(
+                    experiment=experiment, scale=scale, task="polygon", model=f"polygon_{cell}_{depth}",
+                    seed=seed, model_kw=dict(s["model_kw"]), dataset=dataset, data_root=data_root,
+                    data_kw=dict(s["data_kw"]), epochs=s["epochs"], batch_size=s["batch_size"], lr=1e-4,
+                    grad_clip=5.0, td_schedule=td_schedule if cell == "cbm" else (),
+                    labels=dict(cell=cell, depth=depth, row=f"{CELL_ROW[cell]} {depth}", cost=cost))
+                validate(cfg)
+                cfgs.append(cfg)
+    return cfgs
+
+
+def rnn_params_millions(cell: str, depth: int) -> float:
+    """RNN parameters of the paper-size stack, counted from the built module (head not counted)."""
+    stack = build_stack(cell, PAPER_INPUT_CHANNELS, POLYGON_WIDTHS[depth], **CELL_DEFAULTS[cell])
+    return round(count_parameters(stack) / 1e6, 2)
+
+
+def _iou_cells(results: pd.DataFrame) -> pd.DataFrame:
+    done = results[results["status"] == "done"] if len(results) else results
+    if not len(done):
+        return pd.DataFrame(columns=["row", "column", "reproduced", "n_seeds", "dataset"])
+    g = done.groupby("row", sort=False)
+    return pd.DataFrame({"reproduced": g["test_iou"].mean().round(2), "n_seeds": g["seed"].nunique(),
+                         "dataset": g["dataset"].agg(lambda s: ", ".join(sorted(set(s))))}
+                        ).reset_index().assign(column="IoU")
+
+
+def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+    results = load_results(runs_root, cfgs)
+    params = pd.DataFrame([
+        {"row": f"{CELL_ROW[c]} {d}", "column": "# params of RNN", "reproduced": rnn_params_millions(c, d),
+         "n_seeds": 0, "dataset": "none (counted from the built paper-size modules)"}
+        for c in CELL_ROW for d in POLYGON_WIDTHS])
+    tidy = comparison(load_reference("deeprnn", "table6"), pd.concat([params, _iou_cells(results)]), scale)
+    files = write_table(tidy, out_dir / "tables" / "deeprnn", "table6",
+                        "deeprnn Table 6: Polygon-RNN IoU (%) on Cityscapes and RNN parameters by depth")
+    curves = load_curves(runs_root, cfgs)
+    for cell, name, what in (("convlstm", "fig7a", "Polyg-LSTM"), ("cbm", "fig7b", "Polyg-CBM (TD 1.0 -> 0.8 -> 0.5)")):
+        sub = curves[curves["cell"] == cell] if len(curves) else curves
+        files.append(training_curves(sub, "depth", out_dir / "figures" / "deeprnn" / f"{name}.png",
+                                     f"deeprnn Fig. 7{name[-1]}: {what} by depth ({scale} scale)",
+                                     hue_label="layers"))
+    return files
+
+
+register(Experiment(
+    id="deeprnn.table6",
+    title="Polygon-RNN depth sweep 2/5/10/15, ConvLSTM vs CBM: IoU and RNN parameters (also Fig. 7a/b)",
+    make_runs=lambda scale, seeds, root: polygon_runs("deeprnn.table6", scale, seeds, root),
+    make_outputs=table6_outputs,
+))

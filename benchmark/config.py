@@ -1,0 +1,82 @@
+"""Run configurations: one frozen dataclass per run, every key commented, one validation function.
+
+A run is identified by the hash of its resolved config (``config_hash``); its directory is keyed by
+that hash, so a finished run is found again and never redone.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+SCALES = ("smoke", "cpu", "paper")
+TASKS = ("polygon",)
+DATASETS = ("builtin", "cityscapes")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    experiment: str                 # catalogue id, e.g. "deeprnn.table6"
+    scale: str                      # smoke | cpu | paper
+    task: str                       # training entry point (benchmark/train/<task>.py)
+    model: str                      # registry name, e.g. "polygon_cbm_15"
+    seed: int = 0                   # seeds torch, numpy, python and the built-in data
+    model_kw: dict = field(default_factory=dict)   # passed to create_model
+    dataset: str = "builtin"        # builtin (embedded stand-in) or a real data set name
+    data_root: str | None = None    # root of the real data set (None for builtin)
+    data_kw: dict = field(default_factory=dict)    # loader options (sizes, limits, splits)
+    epochs: int = 1                 # passes over the training set
+    batch_size: int = 16            # mini-batch size (deeprnn 4.2: 16)
+    lr: float = 1e-4                # Adam learning rate (deeprnn 4.2: 1e-4)
+    grad_clip: float = 5.0          # gradients clipped element-wise to [-clip, clip] (NOTES.md)
+    td_schedule: tuple = ()         # ((epoch, rate), ...): TD rate from that epoch on; () = no TD
+    threads: int = 1                # torch intra-op threads of the job running this config
+    labels: dict = field(default_factory=dict)     # what the tables/figures group by (cell, depth, ...)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        d = dict(d)
+        d["td_schedule"] = tuple(tuple(x) for x in d.get("td_schedule", ()))
+        return cls(**d)
+
+
+def config_hash(cfg: RunConfig) -> str:
+    """Stable 12-hex-digit hash of the resolved config (``threads`` excluded: it never changes a number)."""
+    d = cfg.to_dict()
+    d.pop("threads")
+    blob = json.dumps(d, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def td_rate_at(schedule: tuple, epoch: int) -> float:
+    """TD rate in force at ``epoch`` (0-based): the last (start_epoch, rate) whose start <= epoch."""
+    rate = 0.0
+    for start, r in sorted(schedule):
+        if epoch >= start:
+            rate = r
+    return float(rate)
+
+
+def validate(cfg: RunConfig) -> None:
+    """Reject a config that cannot run, naming the key and the fix."""
+    problems = []
+    if cfg.scale not in SCALES:
+        problems.append(f"scale={cfg.scale!r}: use one of {SCALES}")
+    if cfg.task not in TASKS:
+        problems.append(f"task={cfg.task!r}: use one of {TASKS}")
+    if cfg.dataset not in DATASETS:
+        problems.append(f"dataset={cfg.dataset!r}: use one of {DATASETS}")
+    if cfg.dataset != "builtin" and not cfg.data_root:
+        problems.append(f"dataset={cfg.dataset!r} needs data_root (pass --data-root PATH)")
+    if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.lr <= 0 or cfg.grad_clip <= 0:
+        problems.append("epochs, batch_size, lr and grad_clip must be positive")
+    for start, rate in cfg.td_schedule:
+        if not (0.0 <= rate <= 1.0) or start < 0:
+            problems.append(f"td_schedule entry {(start, rate)}: rates lie in [0, 1], epochs >= 0")
+    if problems:
+        raise ValueError(f"invalid config for {cfg.experiment} ({cfg.model}): " + "; ".join(problems))

@@ -1,0 +1,85 @@
+"""python -m benchmark.run ID [--scale smoke|cpu|paper] [--cluster local|debug|slurm] [--seeds N]
+                          [--data-root PATH] [--runs-dir DIR] [--out-dir DIR] [--no-wait]
+python -m benchmark.run list
+
+Runs the grid of a catalogue experiment (skipping every run that already finished), then writes its
+tables (``<out-dir>/tables/<paper>/``) and figures (``<out-dir>/figures/<paper>/``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .catalogue import UnknownExperiment, list_ids, resolve
+from .config import SCALES
+from .launch import CLUSTERS, launch
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark.run", description=__doc__.split("\n\n")[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", help="catalogue id (e.g. table6, deeprnn.table6) or 'list'")
+    p.add_argument("--scale", choices=SCALES, default="cpu",
+                   help="smoke: seconds, for tests; cpu: minutes on a laptop; paper: the paper's settings")
+    p.add_argument("--cluster", choices=CLUSTERS, default="local",
+                   help="local: subprocesses via submitit (default); debug: in this process; slurm")
+    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the scale's)")
+    p.add_argument("--data-root", default=None, help="root of the real data set (default: built-in data)")
+    p.add_argument("--runs-dir", default="runs", help="where run directories live (default: runs/)")
+    p.add_argument("--out-dir", default=".", help="where tables/ and figures/ are written (default: .)")
+    p.add_argument("--max-parallel", type=int, default=None, help="local: jobs at once (default: cores)")
+    p.add_argument("--no-wait", action="store_true", help="return right after submission")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.experiment == "list":
+        for i in list_ids():
+            exp = resolve(i)
+            print(f"{i:<24} {exp.title}")
+        return 0
+    try:
+        exp = resolve(args.experiment)
+    except UnknownExperiment as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+        _check_data(cfgs)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    counts = launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
+                    wait=not args.no_wait)
+    if args.no_wait:
+        print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs; results will land in {args.runs_dir}/")
+        return 0
+    files = exp.outputs(Path(args.runs_dir), cfgs, Path(args.out_dir), args.scale)
+    print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+          + f" in {time.time() - t0:.1f}s")
+    for f in files:
+        print(f"  wrote {f}")
+    return 1 if counts.get("failed") else 0
+
+
+def _check_data(cfgs) -> None:
+    """Fail before launching anything if a real data set's copy is not where the user said."""
+    seen = set()
+    for cfg in cfgs:
+        key = (cfg.dataset, cfg.data_root)
+        if cfg.dataset == "builtin" or key in seen:
+            continue
+        seen.add(key)
+        from .data.checks import check_dataset
+
+        problems = check_dataset(cfg.dataset, cfg.data_root)
+        if problems:
+            raise FileNotFoundError(f"{cfg.dataset} at --data-root {cfg.data_root}: " + "; ".join(problems[:5]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training: the generic loop (loop.py), one module per task, checkpoints, seeding."""

@@ -1,0 +1,112 @@
+"""The generic training loop shared by every task.
+
+A task module provides ``build(cfg) -> (model, train_set, test_set, collate)``,
+``loss(model, batch) -> scalar`` and ``evaluate(model, test_set, cfg) -> dict`` (test metrics).
+The loop does the rest: seeding, Adam, element-wise gradient clipping, the Temporal Dropout schedule,
+per-epoch metrics appended to ``metrics.jsonl``, a checkpoint per epoch (resumed on restart) and the
+final ``result.json``.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from models import set_td_rate
+from models.stacks import count_parameters
+
+from ..config import RunConfig, td_rate_at, validate
+from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint, seed_everything, set_rng_state
+
+METRICS_FILE, RESULT_FILE, CHECKPOINT_FILE = "metrics.jsonl", "result.json", "checkpoint.pt"
+
+
+def task_module(name: str):
+    return importlib.import_module(f"benchmark.train.{name}")
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict:
+    """Train and evaluate one config in ``run_dir``; resumes from its checkpoint if there is one."""
+    validate(cfg)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(max(1, cfg.threads))
+    seed_everything(cfg.seed)
+    task = task_module(cfg.task)
+    model, train_set, test_set, collate = task.build(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loader_gen = torch.Generator().manual_seed(cfg.seed)
+    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
+                        generator=loader_gen, drop_last=len(train_set) > cfg.batch_size)
+
+    start_epoch, requeues = 0, 0
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    if ckpt is not None:  # resume exactly where the last complete epoch ended
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        loader_gen.set_state(ckpt["loader_rng"])
+        set_rng_state(ckpt["rng"])
+        start_epoch, requeues = ckpt["epoch"] + 1, ckpt.get("resumed", 0) + 1
+        _truncate_metrics(run_dir, start_epoch)
+
+    history = read_metrics(run_dir)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        rate = td_rate_at(cfg.td_schedule, epoch)
+        set_td_rate(model, rate)
+        model.train()
+        total, n = 0.0, 0
+        bar = tqdm(loader, desc=f"{cfg.model} seed {cfg.seed} epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not progress, leave=False)
+        for batch in bar:
+            loss = task.loss(model, batch)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            total, n = total + loss.item(), n + 1
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        model.eval()
+        row = {"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
+               **task.evaluate(model, test_set, cfg), "seconds": round(time.time() - t0, 3)}
+        history.append(row)
+        with open(run_dir / METRICS_FILE, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        save_checkpoint(run_dir / CHECKPOINT_FILE, model=model.state_dict(), optimizer=opt.state_dict(),
+                        epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues)
+
+    final = history[-1]
+    result = {
+        "status": "done",
+        "final": final,
+        "params_total": count_parameters(model),
+        "params_rnn": count_parameters(model.rnn) if hasattr(model, "rnn") else None,
+        "dataset_source": getattr(train_set, "source", cfg.dataset),
+        "dataset_fingerprint": {"train": train_set.fingerprint(), "test": test_set.fingerprint()}
+        if hasattr(train_set, "fingerprint") else None,
+        "n_train": len(train_set), "n_test": len(test_set),
+        "requeued": requeues,
+    }
+    atomic_write_json(run_dir / RESULT_FILE, result)
+    return result
+
+
+def _truncate_metrics(run_dir: Path, epochs_done: int) -> None:
+    """Drop metric lines of an epoch that started after the last checkpoint (an interrupted epoch)."""
+    rows = [r for r in read_metrics(run_dir) if r["epoch"] <= epochs_done]
+    (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))

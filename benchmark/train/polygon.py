@@ -1,0 +1,59 @@
+"""The polygon outline task (Polygon-RNN, deeprnn 4.2): vertex cross-entropy with teacher forcing,
+greedy decoding at test, IoU of the rasterised predicted and ground-truth polygons."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models import create_model
+
+from ..config import RunConfig
+from ..data.polygon import collate_polygons, target_to_polygon
+from ..metrics_polygon import polygon_iou
+
+
+def datasets(cfg: RunConfig):
+    kw = dict(cfg.data_kw)
+    common = dict(image_size=kw["image_size"], grid=kw["grid"], max_vertices=kw["max_vertices"])
+    if cfg.dataset == "builtin":
+        from ..data.builtin_polygons import BuiltinPolygons
+
+        src, seed = kw.get("source", "auto"), kw.get("seed", 0)
+        return (BuiltinPolygons("train", n=kw["n_train"], seed=seed, source=src, **common),
+                BuiltinPolygons("test", n=kw["n_test"], seed=seed, source=src, **common))
+    from ..data.cityscapes import CityscapesPolygons
+
+    return (CityscapesPolygons(cfg.data_root, "train", limit=kw.get("n_train"), **common),
+            CityscapesPolygons(cfg.data_root, "val", limit=kw.get("n_test"), **common))
+
+
+def build(cfg: RunConfig):
+    train_set, test_set = datasets(cfg)
+    model = create_model(cfg.model, grid=cfg.data_kw["grid"], image_size=cfg.data_kw["image_size"],
+                         **cfg.model_kw)
+    return model, train_set, test_set, collate_polygons
+
+
+def _trim(target: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
+    """Cut the padded target to the longest sequence in the batch (+1 for the end token)."""
+    return target[:, : int(length.max()) + 1]
+
+
+def loss(model, batch) -> torch.Tensor:
+    target = _trim(batch["target"], batch["length"])
+    logits = model(batch["image"], target)
+    return F.cross_entropy(logits.flatten(0, 1), target.flatten(), ignore_index=-100)
+
+
+@torch.no_grad()
+def evaluate(model, test_set, cfg: RunConfig) -> dict:
+    ious, losses = [], []
+    for i in range(0, len(test_set), cfg.batch_size):
+        batch = collate_polygons([test_set[j] for j in range(i, min(i + cfg.batch_size, len(test_set)))])
+        losses.append(loss(model, batch).item())
+        pred = model.decode(batch["image"], max_len=test_set.max_len).numpy()
+        for p, gt in zip(pred, batch["polygon"]):
+            poly = target_to_polygon(p, test_set.grid, test_set.image_size)
+            ious.append(polygon_iou(poly, gt, test_set.image_size))
+    return {"test_loss": float(np.mean(losses)), "test_iou": 100.0 * float(np.mean(ious))}

@@ -1,0 +1,64 @@
+"""Context Bridge Module (deeprnn paper, section 3.1, eqs. 1-3).
+
+    o'_t = R(o_{i-1,t})                      representation unit, no recurrence
+    c_t  = T(c_{t-1}, o_{i-1,t})             temporal unit, the recurrent state
+    o_t  = zeta(o'_t, c_t)                   merge: product (T = sigmoid conv) or addition (T = relu conv)
+
+As released (NOTES.md): R = conv -> BN -> tanh (polygon and backbone nets) or ReLU (stand-alone and
+MCnet nets); T = conv over concat(input, state) -> BN -> sigmoid; the state carried to t+1 is T's output.
+
+Temporal Dropout: with probability ``td_rate`` the lower layer's output is detached *as fed to the
+T unit only* (R always gets the gradient): one Bernoulli draw per layer per time step, shared by the
+batch, drawn from torch's global generator so a seeded run is reproducible. No effect in eval mode.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+_ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+
+
+class CBMCell(nn.Module):
+    def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
+                 r_act: str = "tanh", merge: str = "product", bn: bool = True,
+                 td_rate: float = 0.0, representation: bool = True):
+        """``merge``: "product" (T activation sigmoid, the paper's default) or "addition" (T
+        activation ReLU, deeprnn Table 7). ``representation=False`` fixes R's output to 1, which
+        the paper notes turns the CBM into a stacked (sigmoid-conv) RNN."""
+        super().__init__()
+        if merge not in ("product", "addition"):
+            raise ValueError(f"merge must be 'product' or 'addition', got {merge!r}")
+        if r_act not in _ACT:
+            raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.merge, self.r_act, self.representation = merge, r_act, representation
+        self.td_rate = float(td_rate)
+        pad = kernel_size // 2
+        self.r_conv = nn.Conv2d(in_channels, hidden_channels, kernel_size, padding=pad)
+        self.t_conv = nn.Conv2d(in_channels + hidden_channels, hidden_channels, kernel_size, padding=pad)
+        self.r_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()
+        self.t_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()
+        for conv in (self.r_conv, self.t_conv):
+            nn.init.xavier_uniform_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def init_state(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        return x.new_zeros(b, self.hidden_channels, h, w)
+
+    def temporal_dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """The input as the T unit sees it: detached with probability td_rate (training only)."""
+        if self.training and self.td_rate > 0 and (self.td_rate >= 1 or torch.rand(()) < self.td_rate):
+            return x.detach()
+        return x
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor):
+        c = self.t_bn(self.t_conv(torch.cat([self.temporal_dropout(x), state], dim=1)))
+        c = torch.sigmoid(c) if self.merge == "product" else torch.relu(c)
+        if not self.representation:
+            r = torch.ones_like(c)
+        else:
+            r = _ACT[self.r_act](self.r_bn(self.r_conv(x)))
+        out = r * c if self.merge == "product" else r + c
+        return out, c

@@ -1,0 +1,32 @@
+"""ConvLSTM (Shi et al., 2015): one convolution over concat(input, h) gives the four gates."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+class ConvLSTMCell(nn.Module):
+    """Convolutional LSTM cell; state is (h, c), output is h.
+
+    Parameters: (in + hidden) * 4 * hidden * k^2 + 4 * hidden, exactly the count of NOTES.md.
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3):
+        super().__init__()
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.gates = nn.Conv2d(in_channels + hidden_channels, 4 * hidden_channels, kernel_size,
+                               padding=kernel_size // 2)
+        nn.init.xavier_uniform_(self.gates.weight)
+        nn.init.zeros_(self.gates.bias)
+
+    def init_state(self, x: torch.Tensor):
+        b, _, h, w = x.shape
+        z = x.new_zeros(b, self.hidden_channels, h, w)
+        return (z, z)
+
+    def forward(self, x: torch.Tensor, state):
+        h, c = state
+        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)

@@ -1,0 +1,2 @@
+"""Task networks; importing this package registers every model with the registry."""
+from . import polygon_rnn  # noqa: F401
