@@ -78,7 +78,7 @@ def _check_data(cfgs) -> None:
 
         problems = check_dataset(cfg.dataset, cfg.data_root)
         if problems:
-            raise FileNotFoundError(f"{cfg.dataset} at --data-root {cfg.data_root}: " + "; ".join(problems[:5]))
+            raise FileNotFoundError(f"{cfg.dataset} at --data-root {cfg.data_root}:\n" + "\n".join(problems[:5]))
 
 
 if __name__ == "__main__":

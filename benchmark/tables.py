@@ -18,7 +18,7 @@ def comparison(reference: pd.DataFrame, reproduced: pd.DataFrame, scale: str) ->
 
     ``reproduced`` has columns row, column, reproduced, n_seeds, dataset; cells no run filled stay empty.
     """
-    ref = reference.rename(columns={"value": "paper"})
+    ref = reference.drop(columns=["paper", "table"]).rename(columns={"value": "paper"})
     rep = reproduced.reindex(columns=["row", "column", "reproduced", "n_seeds", "dataset"])
     df = ref.merge(rep, on=["row", "column"], how="left")
     df["delta"] = (df["reproduced"] - df["paper"]).round(4)

@@ -21,8 +21,8 @@ POLYGON_SCALES = {
     "smoke": dict(dataset="builtin", epochs=3, batch_size=8,
                   data_kw=dict(n_train=16, n_test=8, image_size=32, grid=8, max_vertices=6, source="shapes"),
                   model_kw=dict(encoder="small", feat_channels=8, width_mult=1 / 16)),
-    "cpu": dict(dataset="builtin", epochs=8, batch_size=16,
-                data_kw=dict(n_train=512, n_test=128, image_size=64, grid=16, max_vertices=10, source="auto"),
+    "cpu": dict(dataset="builtin", epochs=10, batch_size=16,
+                data_kw=dict(n_train=512, n_test=128, image_size=48, grid=12, max_vertices=10, source="auto"),
                 model_kw=dict(encoder="small", feat_channels=32, width_mult=0.25)),
     # Cityscapes, 224x224 crops, 28x28 grid, VGG16 skip encoder (ImageNet weights), Table 5 widths.
     "paper": dict(dataset="cityscapes", epochs=20, batch_size=16,

@@ -6,5 +6,6 @@ def check_dataset(name: str, root: str) -> list[str]:
     if name == "cityscapes":
         from .cityscapes import check_layout
 
-        return check_layout(root, "train") + check_layout(root, "val")
+        problems = check_layout(root, "train")
+        return problems or check_layout(root, "val")
     raise ValueError(f"no checker for data set {name!r}; known: cityscapes")
