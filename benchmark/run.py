@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.time()
-    counts = launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
+    counts = {} if not cfgs else launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
                     wait=not args.no_wait)
     if args.no_wait:
         print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs; results will land in {args.runs_dir}/")

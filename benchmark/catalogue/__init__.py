@@ -45,7 +45,7 @@ def register(exp: Experiment) -> Experiment:
 
 
 def _load() -> None:
-    from . import deeprnn  # noqa: F401  (registers its experiments)
+    from . import deeprnn, scs  # noqa: F401  (registers their experiments)
 
 
 def list_ids() -> list[str]:
