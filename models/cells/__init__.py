@@ -7,8 +7,16 @@
 ``CELLS`` maps the short names used in configs ("convlstm", "cbm") to the classes.
 """
 from .cbm import CBMCell
+from .cbm_variants import CBMLSTMCell
+from .convgru import ConvGRUCell
 from .convlstm import ConvLSTMCell
+from .gru import GRUCell
+from .lstm import LSTMCell
+from .scs import SCSCell
+from .vrnn import VRNNCell
 
-CELLS = {"convlstm": ConvLSTMCell, "cbm": CBMCell}
+CELLS = {"convlstm": ConvLSTMCell, "cbm": CBMCell, "vrnn": VRNNCell, "lstm": LSTMCell, "gru": GRUCell,
+         "convgru": ConvGRUCell, "cbm_lstm": CBMLSTMCell, "scs": SCSCell}
 
-__all__ = ["CELLS", "CBMCell", "ConvLSTMCell"]
+__all__ = ["CELLS", "CBMCell", "ConvLSTMCell", "VRNNCell", "LSTMCell", "GRUCell", "ConvGRUCell",
+           "CBMLSTMCell", "SCSCell"]

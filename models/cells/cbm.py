@@ -44,6 +44,9 @@ class CBMCell(nn.Module):
             nn.init.zeros_(conv.bias)
 
     def init_state(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{type(self).__name__} expects input of shape (B, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         b, _, h, w = x.shape
         return x.new_zeros(b, self.hidden_channels, h, w)
 
@@ -54,6 +57,9 @@ class CBMCell(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor, state: torch.Tensor):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{type(self).__name__} expects input of shape (B, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         c = self.t_bn(self.t_conv(torch.cat([self.temporal_dropout(x), state], dim=1)))
         c = torch.sigmoid(c) if self.merge == "product" else torch.relu(c)
         if not self.representation:

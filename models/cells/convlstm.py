@@ -20,11 +20,17 @@ class ConvLSTMCell(nn.Module):
         nn.init.zeros_(self.gates.bias)
 
     def init_state(self, x: torch.Tensor):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{type(self).__name__} expects input of shape (B, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         b, _, h, w = x.shape
         z = x.new_zeros(b, self.hidden_channels, h, w)
         return (z, z)
 
     def forward(self, x: torch.Tensor, state):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{type(self).__name__} expects input of shape (B, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         h, c = state
         i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)

@@ -1,2 +1,3 @@
 """Task networks; importing this package registers every model with the registry."""
 from . import polygon_rnn  # noqa: F401
+from . import prernn_nets  # noqa: F401

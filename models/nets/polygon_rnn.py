@@ -28,8 +28,10 @@ POLYGON_WIDTHS: dict[int, list[int]] = {
     10: [128] * 5 + [64] * 3 + [32, 8],
     15: [256, 256] + [128] * 4 + [64] * 6 + [32, 32, 8],
 }
-# Per-cell options the papers use for the polygon nets: CBM with tanh R, product merge, BN.
-CELL_DEFAULTS = {"cbm": dict(r_act="tanh", merge="product", bn=True), "convlstm": {}}
+# Per-cell options the papers use for the polygon nets: CBM and SCS with tanh R (as released for the
+# polygon nets), product merge, BN; ConvLSTM and ConvGRU as published (scs Table 4).
+CELL_DEFAULTS = {"cbm": dict(r_act="tanh", merge="product", bn=True), "convlstm": {},
+                 "convgru": {}, "scs": dict(r_act="tanh", bn=True)}
 
 
 def scaled_widths(depth: int, width_mult: float = 1.0) -> list[int]:
@@ -101,7 +103,7 @@ class PolygonRNN(nn.Module):
             self.encoder = SmallEncoder(image_size, grid, feat_channels)
         else:
             raise ValueError(f"encoder must be 'vgg16' or 'small', got {encoder!r}")
-        self.rnn = build_stack(cell, feat_channels + 3, widths, **{**CELL_DEFAULTS[cell], **cell_kw})
+        self.rnn = build_stack(cell, feat_channels + 3, widths, **{**CELL_DEFAULTS.get(cell, {}), **cell_kw})
         self.head = nn.Linear(widths[-1] * grid * grid, grid * grid + 1)
 
     @property
@@ -168,6 +170,6 @@ def _factory(cell: str, depth: int):
     return make
 
 
-for _cell in ("convlstm", "cbm"):
+for _cell in CELL_DEFAULTS:
     for _depth in POLYGON_WIDTHS:
         register_model(_factory(_cell, _depth))

@@ -1,0 +1,182 @@
+"""Semi-Coupled Structure cell (scs paper, section 5.1, eqs. 4-12; STSGD section 5.2, eqs. 17-19).
+
+Main stream, one layer l at step t (the CBM product with the paper's symbols):
+
+    s_t   = h_s(u^{l-1}_t) = BN(Conv_s(u^{l-1}_t))                      eq. 4   (R unit, Psi_s)
+    c_t   = h_t(u^{l-1}_t) = BN(Conv_t([u^{l-1}_t, sigmoid(c_{t-1})]))  eq. 5   (T unit, Psi_t)
+    u^l_t = r_act(s_t) * sigmoid(c_t)                                   eq. 6   (synthesizer F)
+
+Sub-goal streams (eqs. 9-12): T^1 and T^2 are the *same* stack with a different synthesizer in every
+layer, so each is a stream of its own running through all layers, sharing the layer's weights:
+
+    spatial  (T^1):  u_s^l = r_act(BN(Conv_s(u_s^{l-1})))                 eq. 9, no recurrence
+    temporal (T^2):  c2_t  = BN(Conv_t([u_tmp^{l-1}, sigmoid(c2_{t-1})]))  eq. 5 with its own state
+                     u_tmp^l = relu(c2_t)                                 eq. 11
+
+With the paper's ``r_act="relu"`` the spatial stream is exactly eq. 9 (relu(s)); with another R
+activation (the polygon nets use tanh, like CBM) it is that activation, i.e. F with the temporal
+factor removed. The top layer's streams are r_s = y^{T^1} (eq. 10) and r_t = y^{T^2} (eq. 12) once a
+task head is applied (NOTES.md: T^1 uses the main head; T^2 predicts e.g. optical flow).
+
+Gradient rule (dr_s/dPsi_t = 0, dr_t/dPsi_s = 0): the spatial stream only ever touches Conv_s and
+the R BN, the temporal stream only Conv_t and the T BN, so the rule holds by construction. The
+explicit detach is where a stream has to start from the main stream: the first SCS layer starts both
+streams from its input (the network input: encoder features, which belong to neither Psi); a layer
+whose input came from an SCS layer built with ``sub_goals=False`` starts them from ``x.detach()``,
+because that x carries both Psi_s and Psi_t of the layers below. In the sub-goal streams BN uses its
+affine parameters and the batch statistics (training) or running statistics (eval), but never
+updates the running statistics: those stay the main stream's.
+
+API. ``forward(x, state) -> (u, SCSState)``: ``u`` is the main output (a plain tensor, so
+``RecurrentStack`` and the task heads work unchanged); ``SCSState(gate, gate_temporal, spatial,
+temporal)`` holds the recurrent gates sigmoid(c_t) of the main and temporal streams and, read-only
+and not recurrent, this layer's sub-goal outputs at this step (T^1 and T^2; None with
+``sub_goals=False``). The streams travel to the next layer attached to ``u`` (``scs_streams(u)``
+returns them); an op between two SCS cells that makes a new tensor drops them, and the next layer
+then restarts its streams from its input -- keep SCS layers adjacent, as ``RecurrentStack`` does.
+
+STSGD (eq. 19): with ``stsgd_q = q`` (None = off) each call in training mode draws, from torch's global
+generator, one Bernoulli(q) "block the gradient into the T unit's input" and one Bernoulli(1 - q)
+"block the gradient into the R unit's input" (the input is detached as fed to that unit, the
+gamma_t factors of eq. 19; the draw is shared by the batch, per layer and time step). If both fire,
+one is re-enabled (NOTES.md): ``stsgd_keep="spatial"`` (default) re-enables the R input, so the
+spatial path always carries gradient: it is the short, non-recurrent chain (blocking it does not
+thin the long BPTT chains STSGD is meant to thin, Fig. 3), and ASTSGD wants spatial learning first
+(section 5.2). Then P(block T) = q and P(block R) = (1 - q)^2. ``"temporal"`` re-enables the T input
+instead; ``"random"`` re-enables either with probability 1/2 (one more draw). STSGD acts on the main
+stream only; the sub-goal streams are never switched.
+
+Parameters: exactly CBMCell's (R conv + T conv + two BatchNorms); the streams add no weights.
+``gate_init="paper"`` starts from c_0 = 0, so the T unit sees sigmoid(0) = 0.5 at t = 1 (eq. 5);
+``"zeros"`` feeds 0 at t = 1, as CBMCell (the released code's state is the gate, initialised to 0).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .cbm import _ACT
+from .vrnn import check_input
+
+_STREAMS_ATTR = "_scs_streams"
+_MISSING = object()
+
+
+class SCSState(NamedTuple):
+    gate: torch.Tensor                        # sigmoid(c_{t}) of the main stream (fed back, eq. 5)
+    gate_temporal: Optional[torch.Tensor]     # sigmoid(c2_{t}) of the temporal stream's own recurrence
+    spatial: Optional[torch.Tensor] = None    # T^1 output of this layer at this step (eq. 9)
+    temporal: Optional[torch.Tensor] = None   # T^2 output of this layer at this step (eq. 11)
+
+
+def scs_streams(u: torch.Tensor):
+    """(spatial, temporal) sub-goal streams attached to an SCS cell's main output, or None."""
+    streams = getattr(u, _STREAMS_ATTR, None)
+    return streams if isinstance(streams, tuple) else None
+
+
+def set_stsgd_q(model: nn.Module, q: float | None) -> None:
+    """Set the STSGD ratio q (None = off) of every module in ``model`` that has one."""
+    for m in model.modules():
+        if hasattr(m, "stsgd_q"):
+            m.stsgd_q = None if q is None else float(q)
+
+
+def _norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """BN with the module's affine parameters, leaving its running statistics alone."""
+    if not isinstance(bn, nn.BatchNorm2d):
+        return bn(x)
+    use_batch = bn.training or bn.running_mean is None
+    return F.batch_norm(x, None if use_batch else bn.running_mean, None if use_batch else bn.running_var,
+                        bn.weight, bn.bias, training=use_batch, momentum=0.0, eps=bn.eps)
+
+
+class SCSCell(nn.Module):
+    def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
+                 r_act: str = "relu", bn: bool = True, sub_goals: bool = True,
+                 stsgd_q: float | None = None, stsgd_keep: str = "spatial", gate_init: str = "paper"):
+        super().__init__()
+        if r_act not in _ACT:
+            raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        if stsgd_keep not in ("spatial", "temporal", "random"):
+            raise ValueError(f"stsgd_keep must be 'spatial', 'temporal' or 'random', got {stsgd_keep!r}")
+        if gate_init not in ("paper", "zeros"):
+            raise ValueError(f"gate_init must be 'paper' or 'zeros', got {gate_init!r}")
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.r_act, self.sub_goals, self.gate_init = r_act, bool(sub_goals), gate_init
+        self.stsgd_q = None if stsgd_q is None else float(stsgd_q)
+        self.stsgd_keep = stsgd_keep
+        self.last_stsgd: tuple[bool, bool] = (False, False)
+        pad = kernel_size // 2
+        self.r_conv = nn.Conv2d(in_channels, hidden_channels, kernel_size, padding=pad)  # Psi_s
+        self.t_conv = nn.Conv2d(in_channels + hidden_channels, hidden_channels, kernel_size, padding=pad)  # Psi_t
+        self.r_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()  # Psi_s
+        self.t_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()  # Psi_t
+        for conv in (self.r_conv, self.t_conv):
+            nn.init.xavier_uniform_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def spatial_parameters(self):
+        """Psi_s of this layer: the R unit (h_s)."""
+        return [*self.r_conv.parameters(), *self.r_bn.parameters()]
+
+    def temporal_parameters(self):
+        """Psi_t of this layer: the T unit (h_t)."""
+        return [*self.t_conv.parameters(), *self.t_bn.parameters()]
+
+    def init_state(self, x: torch.Tensor) -> SCSState:
+        check_input(self, x, spatial=True)
+        b, _, h, w = x.shape
+        fill = 0.5 if self.gate_init == "paper" else 0.0  # sigmoid(c_0 = 0) per eq. 5, or CBM's 0
+        g = x.new_full((b, self.hidden_channels, h, w), fill)
+        return SCSState(g, g if self.sub_goals else None)
+
+    def stsgd_draw(self) -> tuple[bool, bool]:
+        """(block_T_input, block_R_input) for this call; (False, False) when off or in eval mode."""
+        if not self.training or self.stsgd_q is None:
+            self.last_stsgd = (False, False)
+            return self.last_stsgd
+        q = self.stsgd_q
+        u = torch.rand(2)
+        block_t, block_r = bool(u[0] < q), bool(u[1] < 1 - q)
+        if block_t and block_r:  # both fired: re-enable one (see the module docstring)
+            keep = self.stsgd_keep
+            if keep == "random":
+                keep = "spatial" if bool(torch.rand(()) < 0.5) else "temporal"
+            if keep == "spatial":
+                block_r = False
+            else:
+                block_t = False
+        self.last_stsgd = (block_t, block_r)
+        return self.last_stsgd
+
+    def forward(self, x: torch.Tensor, state: SCSState):
+        check_input(self, x, spatial=True)
+        act = _ACT[self.r_act]
+        block_t, block_r = self.stsgd_draw()
+        x_t = x.detach() if block_t else x
+        x_r = x.detach() if block_r else x
+        s = self.r_bn(self.r_conv(x_r))                                    # eq. 4
+        g = torch.sigmoid(self.t_bn(self.t_conv(torch.cat([x_t, state.gate], dim=1))))  # eq. 5
+        u = act(s) * g                                                     # eq. 6
+        if not self.sub_goals:
+            setattr(u, _STREAMS_ATTR, None)  # tells an SCS layer above to detach where it restarts
+            return u, SCSState(g, None)
+        streams = getattr(x, _STREAMS_ATTR, _MISSING)
+        if streams is _MISSING:      # network input: both streams start here
+            xs_in = xt_in = x
+        elif streams is None:        # main output of an SCS layer without streams: carries Psi_s and Psi_t
+            xs_in = xt_in = x.detach()
+        else:
+            xs_in, xt_in = streams
+        spatial = act(_norm(self.r_bn, self.r_conv(xs_in)))                # eq. 9
+        gate_tmp = state.gate_temporal
+        if gate_tmp is None:  # a state from before sub_goals was switched on: start it as init_state does
+            gate_tmp = torch.full_like(g, 0.5 if self.gate_init == "paper" else 0.0)
+        c2 = _norm(self.t_bn, self.t_conv(torch.cat([xt_in, gate_tmp], dim=1)))  # eq. 5, own state
+        temporal = torch.relu(c2)                                          # eq. 11
+        setattr(u, _STREAMS_ATTR, (spatial, temporal))
+        return u, SCSState(g, torch.sigmoid(c2), spatial, temporal)
