@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -17,7 +18,7 @@ def training_curves(curves: pd.DataFrame, hue: str, out: Path, title: str, metri
     ``hue`` value, averaged over seeds (band: min-max over seeds)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
     ax2 = ax.twinx()
     levels = sorted(curves[hue].unique()) if len(curves) else []
     palette = dict(zip(levels, sns.color_palette("viridis", n_colors=max(len(levels), 1))))
@@ -29,15 +30,18 @@ def training_curves(curves: pd.DataFrame, hue: str, out: Path, title: str, metri
         ax2.plot(met.mean().index, met.mean().values, "-", lw=2, color=palette[level], label=f"{lab} ({metric_label})")
         if curves[curves[hue] == level]["seed"].nunique() > 1:
             ax2.fill_between(met.min().index, met.min().values, met.max().values, color=palette[level], alpha=0.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (dashed)")
     ax2.set_ylabel(f"{metric_label} (solid)")
     ax.set_title(title, fontsize=10)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    if h1:
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right", ncol=2)
-    fig.tight_layout()
+    if h1:  # below the axes, so it never hides a curve
+        fig.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower center", ncol=2, frameon=False)
+        fig.tight_layout(rect=(0, 0.01 + 0.035 * ((len(h1) + len(h2) + 1) // 2), 1, 1))
+    else:
+        fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
