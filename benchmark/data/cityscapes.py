@@ -216,3 +216,23 @@ class CityscapesPolygons(PolygonDataset):
                 img = _crop(im.convert("RGB"), inst["box"], self.image_size)
             return img.astype(np.float32) / np.float32(255.0)
         return super().load_image(index)
+
+
+def _counts(root) -> dict[str, int]:
+    return {split: len(CityscapesPolygons(root, split, image_size=32, grid=8, lazy=True))
+            for split in ("train", "val") if os.path.isdir(os.path.join(str(root), "gtFine", split))}
+
+
+def _register() -> None:
+    from .registry import DatasetInfo, register
+
+    register(DatasetInfo(
+        name="cityscapes", title="Cityscapes (gtFine polygons)",
+        get="https://www.cityscapes-dataset.com (free registration): gtFine_trainvaltest.zip + leftImg8bit_trainvaltest.zip",
+        layout="ROOT/gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_polygons.json\n"
+               "ROOT/leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png   (splits: train, val)",
+        check=lambda root: check_layout(root, "train") or check_layout(root, "val"),
+        counts=_counts))
+
+
+_register()
