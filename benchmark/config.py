@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCALES = ("smoke", "cpu", "paper")
-TASKS = ("polygon",)
+TASKS = ("polygon", "sequence")
+SCHEMES = ("bptt", "clips", "overlap", "ltsc")
 DATASETS = ("builtin", "cityscapes")
 
 
@@ -34,6 +35,10 @@ class RunConfig:
     td_schedule: tuple = ()         # ((epoch, rate), ...): TD rate from that epoch on; () = no TD
     threads: int = 1                # torch intra-op threads of the job running this config
     labels: dict = field(default_factory=dict)     # what the tables/figures group by (cell, depth, ...)
+    # --- added after the first release: hashed only when not at their default (see config_hash)
+    scheme: str = "bptt"            # bptt (full sequence) | clips (plain short clips) | overlap | ltsc
+    scheme_kw: dict = field(default_factory=dict)  # clip_len, clips (S), overlap_rate, lam, init, ...
+    stsgd_schedule: tuple = ()      # ((epoch, p), ...): STSGD p from that epoch on; () = off
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -41,14 +46,23 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         d = dict(d)
-        d["td_schedule"] = tuple(tuple(x) for x in d.get("td_schedule", ()))
+        for key in ("td_schedule", "stsgd_schedule"):
+            d[key] = tuple(tuple(x) for x in d.get(key, ()))
         return cls(**d)
+
+
+# Fields added after runs already existed: left out of the hash at their default value, so adding an
+# option never orphans a finished run.
+_LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": ()}
 
 
 def config_hash(cfg: RunConfig) -> str:
     """Stable 12-hex-digit hash of the resolved config (``threads`` excluded: it never changes a number)."""
     d = cfg.to_dict()
     d.pop("threads")
+    for key, default in _LATE_FIELDS.items():
+        if d[key] == default or (isinstance(default, tuple) and tuple(d[key]) == default):
+            d.pop(key)
     blob = json.dumps(d, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -69,13 +83,17 @@ def validate(cfg: RunConfig) -> None:
         problems.append(f"scale={cfg.scale!r}: use one of {SCALES}")
     if cfg.task not in TASKS:
         problems.append(f"task={cfg.task!r}: use one of {TASKS}")
+    if cfg.scheme not in SCHEMES:
+        problems.append(f"scheme={cfg.scheme!r}: use one of {SCHEMES}")
+    if cfg.scheme in ("clips", "overlap", "ltsc") and "clip_len" not in cfg.scheme_kw:
+        problems.append(f"scheme={cfg.scheme!r} needs scheme_kw['clip_len']")
     if cfg.dataset not in DATASETS:
         problems.append(f"dataset={cfg.dataset!r}: use one of {DATASETS}")
     if cfg.dataset != "builtin" and not cfg.data_root:
         problems.append(f"dataset={cfg.dataset!r} needs data_root (pass --data-root PATH)")
     if cfg.epochs < 1 or cfg.batch_size < 1 or cfg.lr <= 0 or cfg.grad_clip <= 0:
         problems.append("epochs, batch_size, lr and grad_clip must be positive")
-    for start, rate in cfg.td_schedule:
+    for start, rate in (*cfg.td_schedule, *cfg.stsgd_schedule):
         if not (0.0 <= rate <= 1.0) or start < 0:
             problems.append(f"td_schedule entry {(start, rate)}: rates lie in [0, 1], epochs >= 0")
     if problems:

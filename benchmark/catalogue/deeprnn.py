@@ -118,3 +118,100 @@ register(Experiment(
     make_runs=lambda scale, seeds, root: [],
     make_outputs=fig2_outputs,
 ))
+
+
+# ---------------------------------------------------------------- toy experiments (section 3)
+from .toys import bar_figure, capture_last_layer, feature_map_figure, load_trained, metric_table, sequence_run  # noqa: E402
+
+TD_TOY = ((0, 1.0), (1, 0.8), (2, 0.5))
+FIG3_SCALES = {
+    "smoke": dict(epochs=1, batch_size=8, lr=1e-3, data_kw=dict(generator="moving_shapes", n_train=16, n_test=8, T=4, size=16),
+                  model_kw=dict(widths=[3, 3, 3], stem_channels=4, downsample=1)),
+    "cpu": dict(epochs=15, batch_size=32, lr=3e-3, data_kw=dict(generator="moving_shapes", n_train=1024, n_test=256, T=8, size=32),
+                model_kw=dict(widths=[3, 3, 3], stem_channels=8, downsample=1)),
+}
+FIG3_SCALES["paper"] = FIG3_SCALES["cpu"]  # a toy: the paper gives no other setting
+
+
+def fig3_runs(scale, seeds, root):
+    s = FIG3_SCALES[scale]
+    return [sequence_run("deeprnn.fig3", scale, seed, "seq_cbm", s, dict(row="3-layer CBM, 3 channels"),
+                         td_schedule=TD_TOY) for seed in range(seeds)]
+
+
+def _cbm_r_and_t(cell, x, out, state):
+    from models.cells.cbm import _ACT
+
+    return {"R unit": _ACT[cell.r_act](cell.r_bn(cell.r_conv(x))), "T unit": state}
+
+
+def fig3_outputs(runs_root, cfgs, out_dir, scale):
+    from models.nets.sequence import SequenceNet  # noqa: F401  (registers seq_*)
+    from ..data.builtin_sequences import DIRECTIONS
+
+    tidy, files = metric_table(runs_root, cfgs, out_dir, "deeprnn", "fig3",
+                               "deeprnn Fig. 3 toy: which shape moves which way (accuracy, %)", "row",
+                               {"test accuracy (%)": "test_acc"}, scale)
+    done = [c for c in cfgs if (runs_root / c.experiment).exists() and _done(runs_root, c)]
+    if done:
+        model, test = load_trained(runs_root, done[0])
+        examples = []
+        for i in range(4):
+            item = test[i]
+            shape = test.shapes[int(item["label"]) // 4]
+            direction = DIRECTIONS[int(item["label"]) % 4]
+            maps = capture_last_layer(model, item["frames"][None], _cbm_r_and_t)
+            examples.append((f"{shape} {direction}", item["frames"], maps))
+        files.append(feature_map_figure(examples, out_dir / "figures" / "deeprnn" / "fig3.png",
+                                        "deeprnn Fig. 3: last layer's R (representation) and T (temporal)\n"
+                                        f"maps, channel mean ({scale} scale)"))
+    return files
+
+
+def _done(runs_root, cfg):
+    from ..results import run_dir, run_status
+
+    return run_status(run_dir(runs_root, cfg)) == "done"
+
+
+register(Experiment(id="deeprnn.fig3", title="Toy: which shape moves which way; last-layer R and T feature maps",
+                    make_runs=fig3_runs, make_outputs=fig3_outputs))
+
+FIG5_SCALES = {
+    "smoke": dict(epochs=1, batch_size=4, lr=1e-3, data_kw=dict(generator="gap", n_train=8, n_test=4, T=12, max_gap=6),
+                  model_kw=dict(widths=[4, 4], stem_channels=4, downsample=2), clip_len=4),
+    "cpu": dict(epochs=15, batch_size=16, lr=1e-3, data_kw=dict(generator="gap", n_train=256, n_test=64, T=60, max_gap=50),
+                model_kw=dict(widths=[16, 16, 16], stem_channels=16, downsample=2), clip_len=8),
+}
+FIG5_SCALES["paper"] = FIG5_SCALES["cpu"]
+FIG5_SCHEMES = {"clips": "plain clip sampling", "overlap": "overlap coherence"}
+
+
+def fig5_runs(scale, seeds, root):
+    s = FIG5_SCALES[scale]
+    return [sequence_run("deeprnn.fig5", scale, seed, "seq_cbm", s,
+                         dict(row=f"{FIG5_SCHEMES[sch]} (clips of {s['clip_len']})", scheme_name=sch),
+                         td_schedule=TD_TOY, scheme=sch, scheme_kw=dict(clip_len=s["clip_len"], lam=0.8))
+            for sch in FIG5_SCHEMES for seed in range(seeds)]
+
+
+GAP_METRICS = {"error, gap 0-9": "err_gap_0_9", "error, gap 10-19": "err_gap_10_19",
+               "error, gap 20-29": "err_gap_20_29", "error, gap 30-50": "err_gap_30_50",
+               "accuracy (%)": "test_acc"}
+
+
+def gap_outputs(paper, name, caption):
+    def outputs(runs_root, cfgs, out_dir, scale):
+        tidy, files = metric_table(runs_root, cfgs, out_dir, paper, name, caption, "row", GAP_METRICS, scale)
+        err = tidy[tidy["column"].str.startswith("error")]
+        files.append(bar_figure(err, out_dir / "figures" / paper / f"{name}.png",
+                                f"{caption} ({scale} scale)", "mean |predicted - true distance| (frames)"))
+        return files
+    return outputs
+
+
+register(Experiment(
+    id="deeprnn.fig5",
+    title="Cat and dog: distance to the one odd image up to 50 frames back, clips shorter than 10",
+    make_runs=fig5_runs,
+    make_outputs=gap_outputs("deeprnn", "fig5", "deeprnn Fig. 5: distance error by gap, CBM trained on short clips")))

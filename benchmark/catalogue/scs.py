@@ -24,3 +24,87 @@ register(Experiment(
     make_runs=lambda scale, seeds, root: [],
     make_outputs=fig3_outputs,
 ))
+
+
+# ---------------------------------------------------------------- toy experiments
+from .deeprnn import FIG5_SCALES, gap_outputs  # noqa: E402
+from .toys import capture_last_layer, feature_map_figure, load_trained, metric_table, sequence_run  # noqa: E402
+
+LTSC_SCHEMES = {"clips": "SCS, plain clip sampling", "ltsc": "SCS + LTSC"}
+
+
+def ltsc_runs(scale, seeds, root):
+    s = dict(FIG5_SCALES[scale])
+    s["data_kw"] = {**s["data_kw"], "kind": "star"}
+    return [sequence_run("scs.ltsc", scale, seed, "seq_scs", s,
+                         dict(row=f"{LTSC_SCHEMES[sch]} (clips of {s['clip_len']})", scheme_name=sch),
+                         scheme=sch, scheme_kw=dict(clip_len=s["clip_len"], lam=0.8,
+                                                    overlap=max(1, s["clip_len"] // 4)))
+            for sch in LTSC_SCHEMES for seed in range(seeds)]
+
+
+register(Experiment(
+    id="scs.ltsc",
+    title="Star and rhombus: distance to the star seen up to 50 frames back, SCS with LTSC on clips < 10",
+    make_runs=ltsc_runs,
+    make_outputs=gap_outputs("scs", "ltsc", "scs 5.3 LTSC: distance error by gap, SCS trained on short clips")))
+
+# scs Fig. 2: shape vs direction. Direction is learnt on three shapes and tested on three unseen ones;
+# shape is tested on frames in shuffled order ("disordered motion").
+FIG2_SCALES = {
+    "smoke": dict(epochs=1, batch_size=8, lr=1e-3, data_kw=dict(generator="moving_shapes", n_train=16, n_test=8, T=4, size=16),
+                  model_kw=dict(widths=[4, 4], stem_channels=4, downsample=1)),
+    "cpu": dict(epochs=12, batch_size=32, lr=3e-3, data_kw=dict(generator="moving_shapes", n_train=1024, n_test=256, T=8, size=32),
+                model_kw=dict(widths=[8, 8, 8], stem_channels=8, downsample=1)),
+}
+FIG2_SCALES["paper"] = FIG2_SCALES["cpu"]
+FIG2_TASKS = {
+    "direction": dict(target="direction", shapes=("triangle", "square", "circle"),
+                      test_kw=dict(shapes=("star", "rhombus", "cross"))),
+    "shape": dict(target="shape", test_kw=dict(disorder=True)),
+}
+FIG2_MODELS = {"seq_scs": "SCS", "seq_convlstm": "LSTM (ConvLSTM)"}
+
+
+def fig2_runs(scale, seeds, root):
+    cfgs = []
+    for model, name in FIG2_MODELS.items():
+        for task, extra in FIG2_TASKS.items():
+            s = dict(FIG2_SCALES[scale])
+            s["data_kw"] = {**s["data_kw"], **extra}
+            for seed in range(seeds):
+                cfgs.append(sequence_run("scs.fig2", scale, seed, model, s, dict(row=name, task=task)))
+    return cfgs
+
+
+def fig2_outputs(runs_root, cfgs, out_dir, scale):
+    from ..results import run_dir, run_status
+
+    files = []
+    tidy = []
+    for task, col in (("direction", "direction acc., unseen shapes (%)"), ("shape", "shape acc., disordered motion (%)")):
+        sub = [c for c in cfgs if c.labels["task"] == task]
+        t, _ = metric_table(runs_root, sub, out_dir, "scs", "fig2", "", "row", {col: "test_acc"}, scale)
+        tidy.append(t)
+    import pandas as pd
+
+    from ..tables import write_table
+
+    tidy = pd.concat(tidy, ignore_index=True)
+    files += write_table(tidy, out_dir / "tables" / "scs", "fig2",
+                         "scs Fig. 2 toy: SCS vs LSTM on the temporal (direction) and spatial (shape) concept")
+    scs_dir = [c for c in cfgs if c.model == "seq_scs" and c.labels["task"] == "direction"
+               and run_status(run_dir(runs_root, c)) == "done"]
+    if scs_dir:
+        model, test = load_trained(runs_root, scs_dir[0])
+        parts = lambda cell, x, out, state: {"h_s (spatial)": state.spatial, "h_t (temporal)": state.temporal,  # noqa: E731
+                                             "F (synthesised)": out}
+        examples = [(f"{test.shapes[0] if False else ''}direction {int(test[i]['label'])}", test[i]["frames"],
+                     capture_last_layer(model, test[i]["frames"][None], parts)) for i in range(3)]
+        files.append(feature_map_figure(examples, out_dir / "figures" / "scs" / "fig2.png",
+                                        f"scs Fig. 2: last SCS layer's h_s, h_t and F on unseen shapes\n({scale} scale)"))
+    return files
+
+
+register(Experiment(id="scs.fig2", title="Toy: shape vs direction, SCS vs LSTM, unseen shapes and disordered motion; "
+                                         "h_s, h_t and F maps", make_runs=fig2_runs, make_outputs=fig2_outputs))

@@ -40,7 +40,7 @@ def _trim(target: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
     return target[:, : int(length.max()) + 1]
 
 
-def loss(model, batch) -> torch.Tensor:
+def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
     target = _trim(batch["target"], batch["length"])
     logits = model(batch["image"], target)
     return F.cross_entropy(logits.flatten(0, 1), target.flatten(), ignore_index=-100)

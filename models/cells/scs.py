@@ -78,11 +78,15 @@ def scs_streams(u: torch.Tensor):
     return streams if isinstance(streams, tuple) else None
 
 
-def set_stsgd_q(model: nn.Module, q: float | None) -> None:
-    """Set the STSGD ratio q (None = off) of every module in ``model`` that has one."""
+def set_stsgd_q(model: nn.Module, q: float | None, p_s: float | None = None) -> None:
+    """Set the STSGD switch of every module in ``model`` that has one (q = None: off).
+
+    ASTSGD (eq. 19): ``set_stsgd_q(model, q)``: block T with prob. q, R with prob. 1 - q.
+    STSGD (eq. 17, p_s = p_t = p): ``set_stsgd_q(model, p, p_s=p)``: block each with prob. p."""
     for m in model.modules():
         if hasattr(m, "stsgd_q"):
             m.stsgd_q = None if q is None else float(q)
+            m.stsgd_p_s = None if p_s is None else float(p_s)
 
 
 def _norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -109,6 +113,7 @@ class SCSCell(nn.Module):
         self.r_act, self.sub_goals, self.gate_init = r_act, bool(sub_goals), gate_init
         self.stsgd_q = None if stsgd_q is None else float(stsgd_q)
         self.stsgd_keep = stsgd_keep
+        self.stsgd_p_s: float | None = None  # STSGD's p_s (eq. 17); None: 1 - q (ASTSGD, eq. 19)
         self.last_stsgd: tuple[bool, bool] = (False, False)
         pad = kernel_size // 2
         self.r_conv = nn.Conv2d(in_channels, hidden_channels, kernel_size, padding=pad)  # Psi_s
@@ -141,7 +146,8 @@ class SCSCell(nn.Module):
             return self.last_stsgd
         q = self.stsgd_q
         u = torch.rand(2)
-        block_t, block_r = bool(u[0] < q), bool(u[1] < 1 - q)
+        p_s = self.stsgd_p_s if self.stsgd_p_s is not None else 1 - q  # eq. 17 (p_s) or eq. 19 (1 - q)
+        block_t, block_r = bool(u[0] < q), bool(u[1] < p_s)
         if block_t and block_r:  # both fired: re-enable one (see the module docstring)
             keep = self.stsgd_keep
             if keep == "random":

@@ -1,3 +1,4 @@
 """Task networks; importing this package registers every model with the registry."""
 from . import polygon_rnn  # noqa: F401
 from . import prernn_nets  # noqa: F401
+from . import sequence  # noqa: F401

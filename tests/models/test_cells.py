@@ -43,8 +43,16 @@ def _run_sequence_net(clips: bool):
 
 
 # name prefix -> (tiny kwargs, runner doing forward + backward and returning the recurrent part)
+def _run_toy_sequence(m):
+    logits, _ = m(torch.rand(2, 4, 1, 16, 16))
+    assert logits.shape == (2, 4, 5)
+    logits.sum().backward()
+    return m.rnn
+
+
 TINY = {
     "polygon_": (dict(encoder="small", image_size=32, grid=8, feat_channels=8, width_mult=1 / 16), _run_polygon),
+    "seq_": (dict(widths=(3, 3), num_classes=5, stem_channels=4), _run_toy_sequence),
 }
 # Families with no size knob: they build full VGG16 / C3D / ResNet50 weights (~5 s each on CPU, ~50 models),
 # so the sweep runs them only with ZOO_SWEEP_FULL=1 (small inputs, full-size weights).

@@ -1,0 +1,127 @@
+"""Frame-sequence classification (the toy experiments) under any sequence scheme.
+
+Labels are per sequence (moving shapes: the logits are averaged over time) or per frame (gap
+sequences: distance to the odd frame). Schemes (``cfg.scheme``, options in ``cfg.scheme_kw``):
+
+- ``bptt``: the whole sequence, full back-propagation through time.
+- ``clips``: plain short clips of ``clip_len`` frames, each from a zero state (the weak baseline).
+- ``overlap`` (deeprnn 3.2) / ``ltsc`` (scs 5.3, same mechanics): overlapping clips (``clip_len``,
+  ``overlap_rate`` = 0.25, ``clips`` = S or all; ``random=True`` draws random lengths and starts), run in
+  order; clip i starts from a detached state of clip i-1: ``init="timestamp"`` (default, the paper: the
+  state clip i-1 had at clip i's first time stamp) or ``"previous_last"`` (the released code: clip
+  i-1's final state); loss = task loss + ``lam`` * MSE between the softmax outputs of the overlapping
+  frames, the earlier clip detached (``lam`` 0.8 as in the CBM paper).
+Evaluation always runs the whole sequence from a zero state.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models import create_model
+
+from ..config import RunConfig
+from ..schemes.clips import ltsc_partition, overlap_clips, plain_clips, random_overlap_clips
+from ..schemes.coherence import coherence_loss
+
+
+def datasets(cfg: RunConfig):
+    from ..data.builtin_sequences import GapSequences, MovingShapes
+
+    kw = dict(cfg.data_kw)
+    gen = kw.pop("generator")
+    test_kw = kw.pop("test_kw", {})
+    n_train, n_test = kw.pop("n_train"), kw.pop("n_test")
+    cls = {"moving_shapes": MovingShapes, "gap": GapSequences}[gen]
+    return cls("train", n=n_train, **kw), cls("test", n=n_test, **{**kw, **test_kw})
+
+
+def build(cfg: RunConfig):
+    train_set, test_set = datasets(cfg)
+    model = create_model(cfg.model, num_classes=train_set.num_classes, **cfg.model_kw)
+    return model, train_set, test_set, None
+
+
+def _task_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    if label.dim() == 1:  # one label per sequence: logits averaged over time
+        return F.cross_entropy(logits.mean(dim=1), label)
+    return F.cross_entropy(logits.flatten(0, 1), label.flatten())
+
+
+def _slice_label(label: torch.Tensor, a: int, b: int) -> torch.Tensor:
+    return label if label.dim() == 1 else label[:, a:b]
+
+
+def clip_plan(cfg: RunConfig, T: int) -> list[tuple[int, int]]:
+    kw = cfg.scheme_kw
+    if cfg.scheme == "clips":
+        return plain_clips(T, kw["clip_len"])
+    if cfg.scheme == "ltsc":
+        return ltsc_partition(T, kw["clip_len"], kw.get("overlap", max(1, round(kw["clip_len"] * 0.25))))
+    if kw.get("random"):
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # from the seeded torch RNG
+        return random_overlap_clips(T, kw.get("min_len", max(2, kw["clip_len"] // 2)), kw["clip_len"], rng)
+    return overlap_clips(T, kw["clip_len"], kw.get("clips"), kw.get("overlap_rate", 0.25))
+
+
+def _detach(states):
+    if isinstance(states, torch.Tensor):
+        return states.detach()
+    if isinstance(states, (list, tuple)):
+        out = [_detach(s) for s in states]
+        return type(states)(*out) if hasattr(states, "_fields") else type(states)(out)
+    return states
+
+
+def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
+    frames, label = batch["frames"], batch["label"]
+    scheme = cfg.scheme if cfg is not None else "bptt"
+    if scheme == "bptt":
+        logits, _ = model(frames)
+        return _task_loss(logits, label)
+    clips = clip_plan(cfg, frames.shape[1])
+    if scheme == "clips":
+        return sum(_task_loss(model(frames[:, a:b])[0], _slice_label(label, a, b)) for a, b in clips) / len(clips)
+    lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
+    total, prev, prev_states, prev_logits = 0.0, None, None, None
+    for a, b in clips:
+        state0 = None
+        if prev is not None:
+            if init == "timestamp":  # the state clip i-1 had when it entered frame a
+                state0 = _detach(prev_states[a - prev[0] - 1]) if a > prev[0] else None
+            else:                    # released: clip i-1's final state
+                state0 = _detach(prev_states[-1])
+        logits, states = model(frames[:, a:b], state0, keep_states=True)
+        total = total + _task_loss(logits, _slice_label(label, a, b))
+        if prev is not None and a < prev[1]:  # the frames [a, prev_end) both clips saw
+            n = prev[1] - a
+            total = total + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n])
+        prev, prev_states, prev_logits = (a, b), states, logits
+    return total / len(clips)
+
+
+@torch.no_grad()
+def predict(model, dataset, batch_size: int = 32):
+    logits, labels = [], []
+    for i in range(0, len(dataset), batch_size):
+        items = [dataset[j] for j in range(i, min(i + batch_size, len(dataset)))]
+        frames = torch.stack([it["frames"] for it in items])
+        logits.append(model(frames)[0])
+        labels.append(torch.stack([it["label"] for it in items]))
+    return torch.cat(logits), torch.cat(labels)
+
+
+def evaluate(model, test_set, cfg: RunConfig) -> dict:
+    logits, labels = predict(model, test_set, cfg.batch_size)
+    if labels.dim() == 1:
+        return {"test_acc": 100.0 * (logits.mean(1).argmax(-1) == labels).float().mean().item()}
+    pred = logits.argmax(-1)
+    out = {"test_acc": 100.0 * (pred == labels).float().mean().item()}
+    # distance error: class 0 = "not seen yet" (distance -1), class d + 1 = distance d
+    err = ((pred - 1) - (labels - 1)).abs().float()
+    for lo, hi in ((0, 9), (10, 19), (20, 29), (30, 50)):
+        mask = (labels - 1 >= lo) & (labels - 1 <= hi)
+        if mask.any():
+            out[f"err_gap_{lo}_{hi}"] = err[mask].mean().item()
+    return out
