@@ -1,7 +1,9 @@
 """Frame-sequence classification (the toy experiments) under any sequence scheme.
 
 Labels are per sequence (moving shapes: the logits are averaged over time) or per frame (gap
-sequences: distance to the odd frame). Schemes (``cfg.scheme``, options in ``cfg.scheme_kw``):
+sequences: distance to the odd frame, learnt by regression: one output per frame, the distance divided
+by ``max_gap``, -1/``max_gap`` before the odd frame; MSE loss; the reported error is
+|round(prediction) - distance| in frames). Schemes (``cfg.scheme``, options in ``cfg.scheme_kw``):
 
 - ``bptt``: the whole sequence, full back-propagation through time.
 - ``clips``: plain short clips of ``clip_len`` frames, each from a zero state (the weak baseline).
@@ -39,13 +41,25 @@ def datasets(cfg: RunConfig):
 
 def build(cfg: RunConfig):
     train_set, test_set = datasets(cfg)
-    model = create_model(cfg.model, num_classes=train_set.num_classes, **cfg.model_kw)
+    outputs = 1 if _is_regression(train_set) else train_set.num_classes
+    model = create_model(cfg.model, num_classes=outputs, **cfg.model_kw)
     return model, train_set, test_set, None
 
 
-def _task_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+def _is_regression(dataset) -> bool:
+    return hasattr(dataset, "max_gap")
+
+
+def _distance_target(label: torch.Tensor, max_gap: int) -> torch.Tensor:
+    """Class 0 ("not seen yet") -> -1, class d + 1 -> d; scaled by 1/max_gap."""
+    return (label - 1).float() / max_gap
+
+
+def _task_loss(logits: torch.Tensor, label: torch.Tensor, max_gap: int) -> torch.Tensor:
     if label.dim() == 1:  # one label per sequence: logits averaged over time
         return F.cross_entropy(logits.mean(dim=1), label)
+    if logits.shape[-1] == 1:  # per-frame distance regression
+        return F.mse_loss(logits.squeeze(-1), _distance_target(label, max_gap))
     return F.cross_entropy(logits.flatten(0, 1), label.flatten())
 
 
@@ -77,12 +91,14 @@ def _detach(states):
 def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
     frames, label = batch["frames"], batch["label"]
     scheme = cfg.scheme if cfg is not None else "bptt"
+    max_gap = cfg.data_kw.get("max_gap", 50) if cfg is not None else 50
     if scheme == "bptt":
         logits, _ = model(frames)
-        return _task_loss(logits, label)
+        return _task_loss(logits, label, max_gap)
     clips = clip_plan(cfg, frames.shape[1])
     if scheme == "clips":
-        return sum(_task_loss(model(frames[:, a:b])[0], _slice_label(label, a, b)) for a, b in clips) / len(clips)
+        return sum(_task_loss(model(frames[:, a:b])[0], _slice_label(label, a, b), max_gap)
+                   for a, b in clips) / len(clips)
     lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
     total, prev, prev_states, prev_logits = 0.0, None, None, None
     for a, b in clips:
@@ -93,10 +109,11 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
             else:                    # released: clip i-1's final state
                 state0 = _detach(prev_states[-1])
         logits, states = model(frames[:, a:b], state0, keep_states=True)
-        total = total + _task_loss(logits, _slice_label(label, a, b))
+        total = total + _task_loss(logits, _slice_label(label, a, b), max_gap)
         if prev is not None and a < prev[1]:  # the frames [a, prev_end) both clips saw
             n = prev[1] - a
-            total = total + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n])
+            total = total + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n],
+                                                 probabilities=logits.shape[-1] > 1)  # regression: raw outputs
         prev, prev_states, prev_logits = (a, b), states, logits
     return total / len(clips)
 
@@ -116,7 +133,10 @@ def evaluate(model, test_set, cfg: RunConfig) -> dict:
     logits, labels = predict(model, test_set, cfg.batch_size)
     if labels.dim() == 1:
         return {"test_acc": 100.0 * (logits.mean(1).argmax(-1) == labels).float().mean().item()}
-    pred = logits.argmax(-1)
+    if logits.shape[-1] == 1:  # regression: predicted distance in frames, "not seen" = -1
+        pred = (logits.squeeze(-1) * test_set.max_gap).round().clamp(-1, test_set.max_gap).long() + 1
+    else:
+        pred = logits.argmax(-1)
     out = {"test_acc": 100.0 * (pred == labels).float().mean().item()}
     # distance error: class 0 = "not seen yet" (distance -1), class d + 1 = distance d
     err = ((pred - 1) - (labels - 1)).abs().float()
