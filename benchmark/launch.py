@@ -1,16 +1,31 @@
 """Launching runs through submitit: ``debug`` (in this process), ``local`` (subprocesses on this
-machine, the same code path as Slurm) or ``slurm``.
+machine, the same code path as Slurm) or ``slurm`` (one job array per sweep).
 
 Each submitit job is a ``RunJob``: a callable over one or more run configs that skips finished runs,
 records a failure (exception or NaN) in the run's ``failed.json`` without stopping the others, and
 whose ``checkpoint()`` resubmits itself so a preempted or timed-out job resumes from the run's last
-checkpoint (FAIR's pattern).
+checkpoint (FAIR's pattern). A job requeued from outside (``scontrol requeue``) simply runs again and
+resumes from the same checkpoint.
+
+Every run directory also gets ``attempts.jsonl``: one line per event (``submitted`` by the launcher with
+the job id and submitit folder; ``started``/``finished``/``failed``/``checkpointed`` by the job). It is
+how ``benchmark.status`` tells pending from running, counts requeues, and how a second launcher knows a
+run is still in flight in a job submitted by a first one (that run is not submitted twice).
+
+Numbers do not depend on the cluster: every run uses ``threads`` torch intra-op threads (1 unless a
+profile says otherwise), whatever the executor, so ``--cluster local`` and ``--cluster slurm`` give the
+same metrics for the same seeds.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import socket
+import subprocess
 import time
 import traceback
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +37,139 @@ from .results import FAILED_FILE, run_dir, run_status, write_config
 from .train.checkpoint import atomic_write_json
 
 CLUSTERS = ("local", "debug", "slurm")
+ATTEMPTS_FILE = "attempts.jsonl"
+SLURM_DIR = Path(__file__).resolve().parents[1] / "slurm"
+
+# profile key -> submitit parameter (AutoExecutor names; slurm_* only reach Slurm)
+PROFILE_KEYS = {
+    "partition": "slurm_partition", "gpus_per_node": "gpus_per_node", "cpus_per_task": "cpus_per_task",
+    "mem_gb": "mem_gb", "timeout_min": "timeout_min", "account": "slurm_account", "qos": "slurm_qos",
+    "array_parallelism": "slurm_array_parallelism", "setup": "slurm_setup", "nodes": "nodes",
+    "tasks_per_node": "tasks_per_node", "signal_delay_s": "slurm_signal_delay_s",
+    "additional": "slurm_additional_parameters", "max_num_timeout": "slurm_max_num_timeout",
+    "constraint": "slurm_constraint", "exclude": "slurm_exclude",
+}
+PROFILE_OWN = {"threads", "name", "description"}  # keys the launcher itself reads
+
+
+# ------------------------------------------------------------------------------------------ profiles
+def load_profile(name_or_path: str | None) -> dict:
+    """A cluster profile: ``slurm/<NAME>.yaml`` or a YAML file path. ``None`` -> empty profile."""
+    if not name_or_path:
+        return {}
+    import yaml
+
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = SLURM_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in SLURM_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"no cluster profile {name_or_path!r} (looked for {path}); known: {', '.join(known)}")
+    prof = yaml.safe_load(path.read_text()) or {}
+    unknown = set(prof) - set(PROFILE_KEYS) - PROFILE_OWN
+    if unknown:
+        raise ValueError(f"{path}: unknown profile keys {sorted(unknown)}; use {sorted(set(PROFILE_KEYS) | PROFILE_OWN)}")
+    prof.setdefault("name", path.stem)
+    return prof
+
+
+def executor_parameters(profile: dict, cluster: str, *, timeout_min: int, name: str, threads: int) -> dict:
+    params = {"timeout_min": timeout_min, "cpus_per_task": threads, "name": name}
+    for key, value in profile.items():
+        if key in PROFILE_OWN or value is None:
+            continue
+        sub = PROFILE_KEYS[key]
+        if sub.startswith("slurm_") and cluster != "slurm":
+            continue
+        params[sub] = value
+    if cluster == "slurm":
+        # a job whose time runs out is signalled (USR2) this long before; submitit then requeues it
+        params.setdefault("slurm_signal_delay_s", 30)
+    return params
+
+
+# ------------------------------------------------------------------------------------------ attempts
+def record(path: Path, event: str, **info) -> None:
+    """Append one event to the run's attempts.jsonl (single small line: an atomic append)."""
+    line = json.dumps({"event": event, "time": datetime.now().isoformat(timespec="seconds"), **info}) + "\n"
+    Path(path).mkdir(parents=True, exist_ok=True)
+    with open(Path(path) / ATTEMPTS_FILE, "a") as f:
+        f.write(line)
+
+
+def read_attempts(path: Path) -> list[dict]:
+    p = Path(path) / ATTEMPTS_FILE
+    if not p.exists():
+        return []
+    out = []
+    for line in p.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a crash mid-write
+            continue
+    return out
+
+
+def slurm_queue() -> dict[str, tuple[str, str]]:
+    """Live Slurm jobs: id (``A_T`` for array tasks) -> (state, command). Empty without Slurm."""
+    if not shutil.which("squeue"):
+        return {}
+    try:
+        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%T|%o"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    jobs = {}
+    for line in out.stdout.splitlines():
+        parts = line.split("|", 2)
+        if len(parts) == 3:
+            jobs[parts[0]] = (parts[1], parts[2])
+    return jobs
+
+
+def _pid_alive(pid) -> bool:
+    """A local submitit job (its id is the pid of submitit's controller) that is still alive."""
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    try:  # a recycled pid is some other program
+        return b"submitit" in Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def job_state(sub: dict, queue: dict | None = None) -> str | None:
+    """State of the job of a ``submitted`` record if it is still alive (PENDING/RUNNING/...), else None."""
+    cluster, job_id = sub.get("cluster"), str(sub.get("job_id"))
+    if cluster == "slurm":
+        queue = slurm_queue() if queue is None else queue
+        state, command = queue.get(job_id, (None, ""))
+        folder = sub.get("folder") or ""
+        if state and folder and folder not in command:  # job ids restart when Slurm's state is wiped
+            return None
+        return state
+    if cluster == "local":
+        return "RUNNING" if sub.get("host") == socket.gethostname() and _pid_alive(job_id) else None
+    return None
+
+
+def in_flight(path: Path, queue: dict | None = None) -> dict | None:
+    """The last ``submitted`` record of a run whose job is still alive, with its ``state``; else None."""
+    subs = [a for a in read_attempts(path) if a["event"] == "submitted"]
+    if not subs:
+        return None
+    state = job_state(subs[-1], queue)
+    return {**subs[-1], "state": state} if state else None
+
+
+# ------------------------------------------------------------------------------------------ the job
+def _job_env() -> dict:
+    try:
+        env = submitit.JobEnvironment()
+        return {"job_id": env.job_id, "global_rank": env.global_rank, "num_tasks": env.num_tasks,
+                "host": env.hostname}
+    except RuntimeError:  # not inside a submitit job (debug executor, or called directly)
+        return {"job_id": None, "global_rank": 0, "num_tasks": 1, "host": socket.gethostname()}
 
 
 class RunJob:
@@ -33,6 +181,13 @@ class RunJob:
     def __call__(self) -> list[str]:
         from .train.loop import run_training
 
+        env = _job_env()
+        dist = None
+        if env["num_tasks"] > 1:  # one run over several tasks/GPUs/nodes: torch DDP
+            from .distributed import init_from_submitit
+
+            dist = init_from_submitit()
+        main = env["global_rank"] == 0
         statuses = []
         for cfg_dict, path in self.items:
             path = Path(path)
@@ -40,21 +195,37 @@ class RunJob:
                 statuses.append("done")
                 continue
             cfg = RunConfig.from_dict({**cfg_dict, "threads": self.threads})
+            if main:
+                record(path, "started", job_id=env["job_id"], host=env["host"], pid=os.getpid(),
+                       tasks=env["num_tasks"])
             try:
-                run_training(cfg, path, progress=self.progress)
-                if (path / FAILED_FILE).exists():
-                    (path / FAILED_FILE).unlink()
+                run_training(cfg, path, progress=self.progress, dist=dist)
+                if main:
+                    if (path / FAILED_FILE).exists():
+                        (path / FAILED_FILE).unlink()
+                    record(path, "finished", job_id=env["job_id"])
                 statuses.append("done")
             except Exception as exc:  # recorded, never stops the other runs
-                atomic_write_json(path / FAILED_FILE, {"error": f"{type(exc).__name__}: {exc}",
-                                                       "traceback": traceback.format_exc()})
+                if main:
+                    atomic_write_json(path / FAILED_FILE, {"error": f"{type(exc).__name__}: {exc}",
+                                                           "traceback": traceback.format_exc(),
+                                                           "job_id": env["job_id"]})
+                    record(path, "failed", job_id=env["job_id"], error=f"{type(exc).__name__}: {exc}")
                 statuses.append("failed")
+        if dist is not None:
+            dist.close()
         return statuses
 
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        """Called by submitit on preemption/time-out: the same job again; runs resume from checkpoint.pt."""
+        env = _job_env()
+        for _, path in self.items:
+            if run_status(Path(path)) != "done" and env["global_rank"] == 0:
+                record(path, "checkpointed", job_id=env["job_id"])
         return submitit.helpers.DelayedSubmission(RunJob(self.items, self.threads, self.progress))
 
 
+# ------------------------------------------------------------------------------------------ planning
 def _balance(cfgs: list[RunConfig], n_jobs: int) -> list[list[RunConfig]]:
     """Greedy longest-first assignment of runs to jobs by their estimated cost (labels['cost'])."""
     jobs: list[list[RunConfig]] = [[] for _ in range(n_jobs)]
@@ -66,60 +237,146 @@ def _balance(cfgs: list[RunConfig], n_jobs: int) -> list[list[RunConfig]]:
     return [j for j in jobs if j]
 
 
-def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, max_parallel: int | None = None,
-           timeout_min: int = 60 * 24, wait: bool = True, progress: bool = True) -> dict[str, int]:
-    """Submit every config that has no result yet; wait for them (with a progress bar) unless told not to.
+@dataclass
+class Plan:
+    cluster: str
+    profile: dict
+    threads: int
+    done: list[RunConfig] = field(default_factory=list)
+    running: list[tuple[RunConfig, dict]] = field(default_factory=list)  # in flight in an earlier job
+    todo: list[RunConfig] = field(default_factory=list)
+    groups: list[list[RunConfig]] = field(default_factory=list)  # one submitit job each
+    params: dict = field(default_factory=dict)
 
-    Returns counts by final status. Finished runs are never resubmitted or touched.
-    """
+    def describe(self, runs_root: Path) -> str:
+        lines = [f"cluster: {self.cluster}" + (f" (profile {self.profile.get('name')})" if self.profile else ""),
+                 f"runs: {len(self.done) + len(self.running) + len(self.todo)} in all: {len(self.done)} done, "
+                 f"{len(self.running)} in flight, {len(self.todo)} to submit"]
+        if self.groups:
+            kind = "one job array" if self.cluster == "slurm" else "jobs"
+            lines.append(f"submission: {kind} of {len(self.groups)} job(s), "
+                         f"{max(len(g) for g in self.groups)} run(s) per job at most")
+            res = {k: v for k, v in self.params.items() if k != "name"}
+            lines.append("resources per job: " + ", ".join(f"{k}={v}" for k, v in sorted(res.items())))
+            lines.append(f"torch threads per run: {self.threads}")
+        for cfg in self.done:
+            lines.append(f"  done     {_label(cfg)}  {run_dir(runs_root, cfg)}")
+        for cfg, sub in self.running:
+            lines.append(f"  inflight {_label(cfg)}  job {sub['job_id']} ({sub['state']})")
+        for i, g in enumerate(self.groups):
+            for cfg in g:
+                lines.append(f"  submit   {_label(cfg)}  job {i}")
+        return "\n".join(lines)
+
+
+def _label(cfg: RunConfig) -> str:
+    row = cfg.labels.get("row", cfg.model)
+    return f"{row:<16} seed {cfg.seed}"
+
+
+def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, profile: dict | None = None,
+         max_parallel: int | None = None, timeout_min: int | None = None) -> Plan:
+    """What a launch would do; touches nothing on disk."""
     if cluster not in CLUSTERS:
         raise ValueError(f"unknown cluster {cluster!r}; use one of {CLUSTERS}")
-    runs_root = Path(runs_root)
-    pending = []
+    profile = dict(profile or {})
+    threads = int(profile.get("threads", 1))
+    p = Plan(cluster, profile, threads)
+    queue = slurm_queue() if cluster == "slurm" else {}
     for cfg in cfgs:
         path = run_dir(runs_root, cfg)
-        write_config(path, cfg)
-        if run_status(path) != "done":
-            pending.append(cfg)
-    if not pending:
+        if run_status(path) == "done":
+            p.done.append(cfg)
+        elif (sub := in_flight(path, queue)) is not None:
+            p.running.append((cfg, sub))
+        else:
+            p.todo.append(cfg)
+    if p.todo:
+        if cluster == "slurm":
+            p.groups = [[c] for c in p.todo]  # one array task per run
+        else:
+            cpus = os.cpu_count() or 1
+            p.groups = _balance(p.todo, min(len(p.todo), max_parallel or max(1, cpus // threads)))
+        tmin = timeout_min or int(profile.get("timeout_min", 60 * 24))
+        p.params = executor_parameters(profile, cluster, timeout_min=tmin, name=cfgs[0].experiment,
+                                       threads=threads)
+    return p
+
+
+# ------------------------------------------------------------------------------------------ launching
+def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, max_parallel: int | None = None,
+           timeout_min: int | None = None, wait: bool = True, progress: bool = True,
+           profile: dict | None = None) -> dict[str, int]:
+    """Submit every config that has no result and is not in flight; wait for them unless told not to.
+
+    Returns counts by final status plus ``submitted``. Finished runs are never resubmitted or touched.
+    """
+    runs_root = Path(runs_root)
+    p = plan(cfgs, runs_root, cluster, profile=profile, max_parallel=max_parallel, timeout_min=timeout_min)
+    for cfg in cfgs:
+        write_config(run_dir(runs_root, cfg), cfg)
+    if not p.todo and not p.running:
         return {"done": len(cfgs), "submitted": 0}
 
-    cpus = os.cpu_count() or 1
-    if cluster == "slurm":
-        groups, threads = [[c] for c in pending], 1
-    else:
-        n_jobs = min(len(pending), max_parallel or cpus)
-        groups, threads = _balance(pending, n_jobs), max(1, cpus // n_jobs)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder = runs_root / "_submitit" / cfgs[0].experiment / stamp
-    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
-    executor.update_parameters(timeout_min=timeout_min, cpus_per_task=threads, name=cfgs[0].experiment)
-    jobs = []
-    with executor.batch():
-        for group in groups:
-            items = [(c.to_dict(), str(run_dir(runs_root, c))) for c in group]
-            jobs.append(executor.submit(RunJob(items, threads, progress=progress and cluster == "debug")))
+    jobs: list[tuple[submitit.Job, list[Path]]] = []
+    if p.todo:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        folder = runs_root / "_submitit" / cfgs[0].experiment / stamp  # own folder: Slurm ids may restart
+        params = dict(p.params)
+        max_timeouts = params.pop("slurm_max_num_timeout", 3)  # an executor argument, not a job parameter
+        executor = submitit.AutoExecutor(folder=folder, cluster=cluster, slurm_max_num_timeout=max_timeouts)
+        executor.update_parameters(**params)
+        with executor.batch():
+            pending_jobs = []
+            for group in p.groups:
+                items = [(c.to_dict(), str(run_dir(runs_root, c))) for c in group]
+                job = executor.submit(RunJob(items, p.threads, progress=progress and cluster == "debug"))
+                pending_jobs.append((job, [Path(i[1]) for i in items]))
+        for job, paths in pending_jobs:  # ids are known once the batch is submitted
+            for path in paths:
+                record(path, "submitted", cluster=cluster, job_id=str(job.job_id),
+                       folder=str(folder.resolve()), host=socket.gethostname())
+        jobs = pending_jobs
     if not wait:
-        return {"submitted": len(pending)}
+        return {"submitted": len(p.todo), "in_flight": len(p.running)}
 
-    paths = [run_dir(runs_root, c) for c in pending]
-    with tqdm(total=len(pending), desc=f"{cfgs[0].experiment} runs", disable=not progress) as bar:
+    paths = [run_dir(runs_root, c) for c in p.todo] + [run_dir(runs_root, c) for c, _ in p.running]
+    others = [run_dir(runs_root, c) for c, _ in p.running]
+    with tqdm(total=len(paths), desc=f"{cfgs[0].experiment} runs", disable=not progress) as bar:
         if cluster == "debug":
-            for job in jobs:
-                job.result()
-                bar.n = sum(run_status(p) != "pending" for p in paths)
+            for job, _ in jobs:
+                _result(job, [])
+                bar.n = sum(run_status(q) != "pending" for q in paths)
                 bar.refresh()
-        else:
-            while not all(j.done() for j in jobs):
-                bar.n = sum(run_status(p) != "pending" for p in paths)
-                bar.refresh()
-                time.sleep(0.5)
-            for job in jobs:
-                job.result()  # re-raises a crash of the job itself (not of a run: those are recorded)
-        bar.n = sum(run_status(p) != "pending" for p in paths)
+        while True:
+            queue = slurm_queue() if cluster == "slurm" else {}
+            busy = [j for j, _ in jobs if not j.done()]
+            waiting = [q for q in others if run_status(q) == "pending" and in_flight(q, queue) is not None]
+            bar.n = sum(run_status(q) != "pending" for q in paths)
+            bar.refresh()
+            if not busy and not waiting:
+                break
+            time.sleep(1.0 if cluster == "slurm" else 0.5)
+        for job, job_paths in jobs:
+            _result(job, job_paths)
+        bar.n = sum(run_status(q) != "pending" for q in paths)
         bar.refresh()
     counts: dict[str, int] = {}
     for cfg in cfgs:
         s = run_status(run_dir(runs_root, cfg))
         counts[s] = counts.get(s, 0) + 1
+    counts["submitted"] = len(p.todo)
     return counts
+
+
+def _result(job, paths: list[Path]) -> None:
+    """Collect a job; a crash of the job itself (killed, cancelled, out of memory) fails its unfinished runs."""
+    try:
+        job.result()
+    except Exception as exc:  # never stops the others
+        last = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        for path in paths:
+            if run_status(path) == "pending":
+                atomic_write_json(path / FAILED_FILE, {"error": f"job {job.job_id} ended without a result: {last}",
+                                                       "traceback": str(exc), "job_id": str(job.job_id)})
+                record(path, "failed", job_id=str(job.job_id), error=last)

@@ -1,5 +1,6 @@
 """python -m benchmark.run ID [--scale smoke|cpu|paper] [--cluster local|debug|slurm] [--seeds N]
                           [--data-root PATH] [--runs-dir DIR] [--out-dir DIR] [--no-wait]
+                          [--profile NAME|PATH] [--dry-run]
 python -m benchmark.run list
 
 Runs the grid of a catalogue experiment (skipping every run that already finished), then writes its
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .catalogue import UnknownExperiment, list_ids, resolve
 from .config import SCALES
-from .launch import CLUSTERS, launch
+from .launch import CLUSTERS, launch, load_profile, plan
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,6 +32,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=".", help="where tables/ and figures/ are written (default: .)")
     p.add_argument("--max-parallel", type=int, default=None, help="local: jobs at once (default: cores)")
     p.add_argument("--no-wait", action="store_true", help="return right after submission")
+    p.add_argument("--profile", default=None,
+                   help="cluster profile: a name in slurm/ (e.g. local-cluster) or a YAML path: partition, "
+                        "GPUs, CPUs, memory, time, account/qos, array parallelism, setup lines")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the sweep plan (runs, resources per job, array size) and submit nothing")
     return p
 
 
@@ -47,16 +53,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
+        profile = load_profile(args.profile)
         cfgs = exp.runs(args.scale, args.seeds, args.data_root)
-        _check_data(cfgs)
+        if not args.dry_run:
+            _check_data(cfgs)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        print(f"{exp.id} [{args.scale}] dry run: nothing is submitted")
+        if cfgs:
+            print(plan(cfgs, Path(args.runs_dir), args.cluster, profile=profile,
+                       max_parallel=args.max_parallel).describe(Path(args.runs_dir)))
+        else:
+            print("no runs: the outputs are computed, not trained")
+        return 0
     t0 = time.time()
     counts = {} if not cfgs else launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
-                    wait=not args.no_wait)
+                    wait=not args.no_wait, profile=profile)
     if args.no_wait:
-        print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs; results will land in {args.runs_dir}/")
+        extra = f" ({counts['in_flight']} still in flight from an earlier launch)" if counts.get("in_flight") else ""
+        print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs{extra}; results will land in "
+              f"{args.runs_dir}/ (python -m benchmark.status {exp.id} --scale {args.scale} --runs-dir {args.runs_dir})")
         return 0
     files = exp.outputs(Path(args.runs_dir), cfgs, Path(args.out_dir), args.scale)
     print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))

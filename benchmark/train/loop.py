@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from models import set_td_rate
+from models.cells.scs import set_stsgd_q
 from models.stacks import count_parameters
 
 from ..config import RunConfig, td_rate_at, validate
@@ -38,8 +39,12 @@ def read_metrics(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict:
-    """Train and evaluate one config in ``run_dir``; resumes from its checkpoint if there is one."""
+def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None, model_hook=None) -> dict:
+    """Train and evaluate one config in ``run_dir``; resumes from its checkpoint if there is one.
+
+    ``dist`` (a ``benchmark.distributed.Dist``): this process is one rank of a DDP run; only rank 0
+    evaluates and writes. ``model_hook``: applied to the built model (e.g. ``without_batchnorm``).
+    """
     validate(cfg)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -47,10 +52,16 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict:
     seed_everything(cfg.seed)
     task = task_module(cfg.task)
     model, train_set, test_set, collate = task.build(cfg)
+    if model_hook is not None:
+        model = model_hook(model)
+    main = dist is None or dist.main
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loader_gen = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
                         generator=loader_gen, drop_last=len(train_set) > cfg.batch_size)
+    net = model  # what the training step calls (the DDP wrapper in a distributed run)
+    if dist is not None:
+        net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen)
 
     start_epoch, requeues = 0, 0
     ckpt = load_checkpoint(run_dir / CHECKPOINT_FILE)
@@ -60,28 +71,39 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         loader_gen.set_state(ckpt["loader_rng"])
         set_rng_state(ckpt["rng"])
         start_epoch, requeues = ckpt["epoch"] + 1, ckpt.get("resumed", 0) + 1
-        _truncate_metrics(run_dir, start_epoch)
+        if main:
+            _truncate_metrics(run_dir, start_epoch)
 
     history = read_metrics(run_dir)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         rate = td_rate_at(cfg.td_schedule, epoch)
         set_td_rate(model, rate)
+        if cfg.stsgd_schedule:  # STSGD, eq. 17 with p_s = p_t = p
+            p = td_rate_at(cfg.stsgd_schedule, epoch)
+            set_stsgd_q(model, p, p_s=p)
         model.train()
         total, n = 0.0, 0
         bar = tqdm(loader, desc=f"{cfg.model} seed {cfg.seed} epoch {epoch + 1}/{cfg.epochs}",
                    disable=not progress, leave=False)
         for batch in bar:
-            loss = task.loss(model, batch)
-            if not math.isfinite(loss.item()):
-                raise FloatingPointError(f"non-finite training loss {loss.item()} at epoch {epoch}")
+            loss = task.loss(net, batch, cfg)
+            value = loss.item()
+            if dist is not None:  # weighted so that the step equals one process on the global batch
+                from ..distributed import loss_weight
+
+                loss, value = dist.scale_loss(loss, loss_weight(task, batch))
+            if not math.isfinite(value):
+                raise FloatingPointError(f"non-finite training loss {value} at epoch {epoch}")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
             opt.step()
-            total, n = total + loss.item(), n + 1
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            total, n = total + value, n + 1
+            bar.set_postfix(loss=f"{value:.3f}")
         model.eval()
+        if not main:  # rank 0 evaluates and writes; the others go on with the next epoch
+            continue
         row = {"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
                **task.evaluate(model, test_set, cfg), "seconds": round(time.time() - t0, 3)}
         history.append(row)
@@ -90,6 +112,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True) -> dict:
         save_checkpoint(run_dir / CHECKPOINT_FILE, model=model.state_dict(), optimizer=opt.state_dict(),
                         epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues)
 
+    if not main:
+        return {}
     final = history[-1]
     result = {
         "status": "done",

@@ -1,0 +1,77 @@
+"""python -m benchmark.collect ID [--scale smoke|cpu|paper] [--seeds N] [--data-root PATH] [--runs-dir DIR]
+                              [--out-dir DIR]
+
+Builds the experiment's tables and figures from whatever runs have finished, without launching
+anything, and says what is missing. A cell none of whose runs finished stays empty in the table; every
+missing run (pending, running or failed, with its error) is listed on stdout and in
+``<out-dir>/tables/<paper>/<id>.missing.csv``. Exit status 0 when nothing is missing, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .catalogue import UnknownExperiment, resolve
+from .config import SCALES
+from .launch import slurm_queue
+from .results import run_dir
+from .status import run_state
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark.collect", description=__doc__.split("\n\n")[1])
+    p.add_argument("experiment")
+    p.add_argument("--scale", choices=SCALES, default="cpu")
+    p.add_argument("--seeds", type=int, default=None)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--out-dir", default=".")
+    return p
+
+
+def missing_runs(runs_root: Path, cfgs) -> pd.DataFrame:
+    queue = slurm_queue()
+    rows = []
+    for cfg in cfgs:
+        path = run_dir(runs_root, cfg)
+        st = run_state(path, queue)
+        if st["state"] != "done":
+            rows.append({"row": cfg.labels.get("row", cfg.model), "seed": cfg.seed, "state": st["state"],
+                         "detail": st["detail"], "run_dir": str(path)})
+    return pd.DataFrame(rows, columns=["row", "seed", "state", "detail", "run_dir"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        exp = resolve(args.experiment)
+        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+    except (UnknownExperiment, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
+    missing = missing_runs(runs_root, cfgs)
+    files = exp.outputs(runs_root, cfgs, out_dir, args.scale)
+    name = exp.id.split(".", 1)[1]
+    miss_csv = out_dir / "tables" / exp.paper / f"{name}.missing.csv"
+    if len(missing):
+        miss_csv.parent.mkdir(parents=True, exist_ok=True)
+        missing.to_csv(miss_csv, index=False)
+        files.append(miss_csv)
+    elif miss_csv.exists():
+        miss_csv.unlink()
+    print(f"{exp.id} [{args.scale}]: {len(cfgs) - len(missing)} of {len(cfgs)} runs finished")
+    for f in files:
+        print(f"  wrote {f}")
+    if len(missing):
+        print(f"missing ({len(missing)}; their cells are empty):")
+        for r in missing.itertuples():
+            print(f"  {r.state:<8} {r.row:<16} seed {r.seed}  {r.detail}")
+    return 1 if len(missing) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

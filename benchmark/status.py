@@ -1,0 +1,95 @@
+"""python -m benchmark.status ID [--scale smoke|cpu|paper] [--seeds N] [--data-root PATH] [--runs-dir DIR]
+
+The state of every run of a catalogue experiment, one line each:
+
+  done      finished (result.json); "requeued N" when it was interrupted and resumed N times
+  running   its job is running now (epochs done so far)
+  pending   queued in a live job, never submitted, or interrupted (a rerun resumes it from its checkpoint)
+  failed    the last line of its error (the traceback is in failed.json)
+
+Exit status: 0 when every run is done, 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .catalogue import UnknownExperiment, resolve
+from .config import SCALES
+from .launch import in_flight, read_attempts, slurm_queue
+from .results import FAILED_FILE, run_dir, run_status
+from .train.loop import RESULT_FILE, read_metrics
+
+
+def run_state(path: Path, queue: dict | None = None) -> dict:
+    """{state, detail, requeued, epochs} of one run directory."""
+    attempts = read_attempts(path)
+    starts = [a for a in attempts if a["event"] == "started"]
+    requeued = max(0, len(starts) - 1)
+    epochs = len(read_metrics(path))
+    status = run_status(path)
+    if status == "done":
+        res = json.loads((path / RESULT_FILE).read_text())
+        requeued = max(requeued, int(res.get("requeued") or 0))
+        final = res.get("final", {})
+        shown = {k: round(v, 4) for k, v in final.items() if k.startswith("test_") and isinstance(v, (int, float))}
+        return {"state": "done", "detail": ", ".join(f"{k}={v}" for k, v in shown.items()),
+                "requeued": requeued, "epochs": epochs}
+    live = in_flight(path, queue)
+    if live is not None:
+        last = attempts[-1]
+        if live["state"] == "RUNNING" and last["event"] == "started" and str(last.get("job_id")) == str(live["job_id"]):
+            return {"state": "running", "detail": f"job {live['job_id']}, {epochs} epoch(s) done",
+                    "requeued": requeued, "epochs": epochs}
+        return {"state": "pending", "detail": f"queued: job {live['job_id']} ({live['state'].lower()})",
+                "requeued": requeued, "epochs": epochs}
+    if status == "failed":
+        err = json.loads((path / FAILED_FILE).read_text())
+        last = (str(err.get("error", "")).strip().splitlines() or ["(no message)"])[-1]
+        return {"state": "failed", "detail": last, "requeued": requeued, "epochs": epochs}
+    if not attempts:
+        return {"state": "pending", "detail": "not submitted", "requeued": 0, "epochs": epochs}
+    detail = f"interrupted after {epochs} epoch(s); a rerun resumes it" if epochs else "its job ended; not started"
+    return {"state": "pending", "detail": detail, "requeued": requeued, "epochs": epochs}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark.status", description=__doc__.split("\n\n")[1])
+    p.add_argument("experiment")
+    p.add_argument("--scale", choices=SCALES, default="cpu")
+    p.add_argument("--seeds", type=int, default=None)
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        exp = resolve(args.experiment)
+        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+    except (UnknownExperiment, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    queue = slurm_queue()
+    counts: dict[str, int] = {}
+    for cfg in cfgs:
+        path = run_dir(Path(args.runs_dir), cfg)
+        st = run_state(path, queue)
+        counts[st["state"]] = counts.get(st["state"], 0) + 1
+        row = cfg.labels.get("row", cfg.model)
+        if args.json:
+            print(json.dumps({"row": row, "seed": cfg.seed, "run_dir": str(path), **st}))
+            continue
+        rq = f" [requeued {st['requeued']} time{'s' if st['requeued'] != 1 else ''}]" if st["requeued"] else ""
+        print(f"{st['state']:<8} {row:<16} seed {cfg.seed}  {path.name}  {st['detail']}{rq}")
+    if not args.json:
+        print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return 0 if counts.get("done", 0) == len(cfgs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

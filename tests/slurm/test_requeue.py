@@ -1,0 +1,46 @@
+"""A running Slurm job is requeued (`scontrol requeue`): the run resumes from its checkpoint and ends
+with metrics identical to an uninterrupted run of the same seed."""
+import dataclasses
+import json
+import subprocess
+import time
+
+from benchmark.catalogue import resolve
+from benchmark.launch import launch, load_profile, read_attempts
+from benchmark.results import run_dir
+from benchmark.status import run_state
+from benchmark.train.loop import read_metrics, run_training
+
+
+def _curve(path):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in read_metrics(path)]
+
+
+def test_scontrol_requeue_resumes_from_checkpoint_to_identical_metrics(slurm, tmp_path):
+    smoke = resolve("table6").runs("smoke")[0]  # Polyg-LSTM 2, made long enough to outlive KillWait (5 s)
+    cfg = dataclasses.replace(smoke, epochs=20, data_kw={**smoke.data_kw, "n_train": 256})
+    runs = tmp_path / "runs"
+    launch([cfg], runs, "slurm", wait=False, progress=False, profile=load_profile("local-cluster"))
+    path = run_dir(runs, cfg)
+    job_id = [a for a in read_attempts(path) if a["event"] == "submitted"][-1]["job_id"]
+    deadline = time.time() + 180
+    while len(read_metrics(path)) < 3:
+        assert time.time() < deadline and not (path / "result.json").exists(), "requeue came too late"
+        time.sleep(0.2)
+    assert run_state(path)["state"] == "running"
+    subprocess.run(["scontrol", "requeue", job_id], check=True)
+    interrupted_at = len(read_metrics(path))
+    while not (path / "result.json").exists():
+        assert time.time() < deadline + 120, "the requeued job never finished"
+        time.sleep(0.5)
+    result = json.loads((path / "result.json").read_text())
+    assert interrupted_at < cfg.epochs and result["requeued"] == 1  # resumed once, from its checkpoint
+    starts = [a for a in read_attempts(path) if a["event"] == "started"]
+    assert len(starts) == 2 and {a["job_id"] for a in starts} == {job_id}
+    st = run_state(path)
+    assert st["state"] == "done" and st["requeued"] == 1
+
+    ref = tmp_path / "uninterrupted"
+    run_training(dataclasses.replace(cfg, threads=1), ref, progress=False)
+    assert [r["epoch"] for r in read_metrics(path)] == list(range(1, cfg.epochs + 1))
+    assert _curve(path) == _curve(ref)
