@@ -178,9 +178,12 @@ register(Experiment(id="deeprnn.fig3", title="Toy: which shape moves which way; 
                     make_runs=fig3_runs, make_outputs=fig3_outputs))
 
 FIG5_SCALES = {
-    "smoke": dict(epochs=1, batch_size=4, lr=1e-3, data_kw=dict(generator="gap", n_train=8, n_test=4, T=12, max_gap=6),
+    "smoke": dict(epochs=1, batch_size=4, lr=1e-3,
+                  data_kw=dict(generator="gap", n_train=8, n_test=4, T=12, max_gap=6, max_pos=3),
                   model_kw=dict(widths=[4, 4], stem_channels=4, downsample=2), clip_len=4),
-    "cpu": dict(epochs=15, batch_size=16, lr=1e-3, data_kw=dict(generator="gap", n_train=256, n_test=64, T=60, max_gap=50),
+    # 80 frames, the odd one in the first 30, distances up to 50 (the paper's gap), clips of 8 (< 10).
+    "cpu": dict(epochs=20, batch_size=16, lr=3e-3,
+                data_kw=dict(generator="gap", n_train=256, n_test=64, T=80, max_gap=50, max_pos=30),
                 model_kw=dict(widths=[16, 16, 16], stem_channels=16, downsample=2), clip_len=8),
 }
 FIG5_SCALES["paper"] = FIG5_SCALES["cpu"]

@@ -120,14 +120,16 @@ def _two_class_images(kind: str, split: str):
 class GapSequences(_Frames):
     """Per-frame labels: 0 before the odd frame, then 1 + distance (capped at max_gap)."""
 
-    def __init__(self, split: str = "train", n: int = 256, T: int = 60, max_gap: int = 50, seed: int = 0,
-                 kind: str = "fashion", size: int = 28):
+    def __init__(self, split: str = "train", n: int = 256, T: int = 80, max_gap: int = 50, seed: int = 0,
+                 kind: str = "fashion", size: int = 28, max_pos: int | None = None):
+        """The odd frame sits uniformly in [0, max_pos) (default T - max_gap): wide enough that the time
+        since the sequence start does not give the distance away."""
         rng = _rng(seed, split, 5)
         odd, common, self.source = _two_class_images(kind, split)
         frames = np.zeros((n, T, 1, size, size), np.float32)
         labels = np.zeros((n, T), np.int64)
         for i in range(n):
-            pos = int(rng.integers(0, max(1, T - max_gap)))
+            pos = int(rng.integers(0, max(1, max_pos if max_pos is not None else T - max_gap)))
             for t in range(T):
                 frames[i, t, 0] = self._image(kind, t == pos, odd, common, rng, size)
             dist = np.arange(T) - pos

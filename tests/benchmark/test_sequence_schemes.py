@@ -63,3 +63,15 @@ def test_validate_requires_a_clip_length():
 
     with pytest.raises(ValueError, match="clip_len"):
         validate(RunConfig(experiment="t", scale="smoke", task="sequence", model="seq_cbm", scheme="overlap"))
+
+
+def test_batch_statistics_bn_leaves_running_stats_and_modes_alone():
+    model, cfg, batch = _setup("bptt")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with sequence.batch_statistics_bn(model):
+        assert all(m.training for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        assert not any(c.training for c in model.rnn.cells)  # no Temporal Dropout at test
+        model(batch["frames"])
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if "num_batches" not in k)
+    assert not any(m.training for m in model.modules())
