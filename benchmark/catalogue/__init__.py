@@ -36,6 +36,21 @@ class Experiment:
         return self.make_outputs(runs_root, cfgs, Path(out_dir), scale)
 
 
+def exact_figure(id: str, title: str, table_fn: Callable, plot_fn: Callable, csv_name: str) -> Experiment:
+    """An analytic experiment: no runs, no data; ``table_fn()`` gives the exact numbers (saved as
+    ``tables/<paper>/<csv_name>.csv``) and ``plot_fn(df, path)`` draws ``figures/<paper>/<fig>.png``."""
+    paper, fig = id.split(".")
+
+    def outputs(runs_root: Path, cfgs: list, out_dir: Path, scale: str) -> list[Path]:
+        df = table_fn()
+        csv = out_dir / "tables" / paper / f"{csv_name}.csv"
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(csv, index=False)
+        return [csv, plot_fn(df, out_dir / "figures" / paper / f"{fig}.png")]
+
+    return Experiment(id=id, title=title, make_runs=lambda scale, seeds, root: [], make_outputs=outputs)
+
+
 _EXPERIMENTS: dict[str, Experiment] = {}
 
 

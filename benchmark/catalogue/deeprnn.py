@@ -13,7 +13,8 @@ from ..figures import training_curves
 from ..reference import load_reference
 from ..results import load_curves, load_results
 from ..tables import comparison, write_table
-from . import Experiment, register
+from ..analytic import cbm_fig2_table, plot_cbm_paths
+from . import Experiment, exact_figure, register
 
 # ---------------------------------------------------------------- polygon task, shared by table6/fig7
 # Each scale inherits nothing but what it states; `paper` is deeprnn section 4.2.
@@ -101,23 +102,9 @@ register(Experiment(
 
 
 # ---------------------------------------------------------------- analytic figures (no runs, no data)
-def fig2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    """deeprnn Fig. 2 (bottom): exact expected number of back-prop paths by length, TD rates 0/0.5/1."""
-    from ..analytic import cbm_fig2_table, plot_cbm_paths
-
-    df = cbm_fig2_table()
-    csv = out_dir / "tables" / "deeprnn" / "fig2_paths.csv"
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(csv, index=False)
-    return [csv, plot_cbm_paths(df, out_dir / "figures" / "deeprnn" / "fig2.png")]
-
-
-register(Experiment(
-    id="deeprnn.fig2",
-    title="Expected number of back-propagation paths of each length under TD rates 0, 0.5, 1 (exact)",
-    make_runs=lambda scale, seeds, root: [],
-    make_outputs=fig2_outputs,
-))
+register(exact_figure(
+    "deeprnn.fig2", "Expected number of back-propagation paths of each length under TD rates 0, 0.5, 1 (exact)",
+    cbm_fig2_table, plot_cbm_paths, "fig2_paths"))
 
 
 # ---------------------------------------------------------------- toy experiments (section 3)

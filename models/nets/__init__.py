@@ -2,3 +2,7 @@
 from . import polygon_rnn  # noqa: F401
 from . import prernn_nets  # noqa: F401
 from . import sequence  # noqa: F401
+from . import action  # noqa: F401
+from . import mcnet  # noqa: F401
+from . import nowcast  # noqa: F401
+from . import steering  # noqa: F401

@@ -53,6 +53,16 @@ def _run_toy_sequence(m):
 TINY = {
     "polygon_": (dict(encoder="small", image_size=32, grid=8, feat_channels=8, width_mult=1 / 16), _run_polygon),
     "seq_": (dict(widths=(3, 3), num_classes=5, stem_channels=4), _run_toy_sequence),
+    # deep nets (models/deep.py, models/nets/{action,mcnet,nowcast,steering}.py): forward + backward, return the RNN
+    "deep15_": (dict(width=4, num_classes=5),
+                lambda m: (m(torch.rand(2, 2, 3, 32, 32)).sum().backward(), m.rnn)[1]),
+    "standalone17_": (dict(width=2, num_classes=5),
+                      lambda m: (m(torch.rand(2, 2, 3, 32, 32)).sum().backward(), m.rnn)[1]),
+    "mcnet_": (dict(width=8, n_in=3, n_out=2),
+               lambda m: (m(torch.rand(2, 3, 1, 16, 16) * 2 - 1).square().mean().backward(), m.rnn)[1]),
+    "nowcast_": (dict(width=4, depth=5, patch=2, n_out=2),
+                 lambda m: (m(torch.rand(2, 2, 1, 8, 8)).square().mean().backward(), m.rnn)[1]),
+    "steer_": (dict(width=4), lambda m: (m(torch.rand(2, 2, 3, 32, 32)).square().mean().backward(), m.rnn)[1]),
 }
 # Families with no size knob: they build full VGG16 / C3D / ResNet50 weights (~5 s each on CPU, ~50 models),
 # so the sweep runs them only with ZOO_SWEEP_FULL=1 (small inputs, full-size weights).
