@@ -352,8 +352,10 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
             queue = slurm_queue() if cluster == "slurm" else {}
             busy = [j for j, _ in jobs if not j.done()]
             waiting = [q for q in others if run_status(q) == "pending" and in_flight(q, queue) is not None]
-            bar.n = sum(run_status(q) != "pending" for q in paths)
-            bar.refresh()
+            finished = sum(run_status(q) != "pending" for q in paths)
+            if finished != bar.n:  # redraw on progress only (the elapsed clock still ticks in a terminal)
+                bar.n = finished
+                bar.refresh()
             if not busy and not waiting:
                 break
             time.sleep(1.0 if cluster == "slurm" else 0.5)
