@@ -34,7 +34,8 @@ def wide(tidy: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=pd.Index(rows, name="model"))
     for col in cols:
         sub = tidy[tidy["column"] == col].set_index("row")
-        out[f"{col} (paper)"] = sub["paper"].reindex(rows)
+        if sub["paper"].notna().any():  # a column the paper prints no number for gets no paper column
+            out[f"{col} (paper)"] = sub["paper"].reindex(rows)
         out[f"{col} (ours)"] = sub["reproduced"].reindex(rows)
     return out
 

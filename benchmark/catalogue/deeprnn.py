@@ -187,7 +187,7 @@ def fig5_runs(scale, seeds, root):
 
 GAP_METRICS = {"error, gap 0-9": "err_gap_0_9", "error, gap 10-19": "err_gap_10_19",
                "error, gap 20-29": "err_gap_20_29", "error, gap 30-50": "err_gap_30_50",
-               "accuracy (%)": "test_acc"}
+               "exact distance (%)": "test_acc"}
 
 
 def gap_outputs(paper, name, caption):
