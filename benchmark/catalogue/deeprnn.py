@@ -114,7 +114,7 @@ TD_TOY = ((0, 1.0), (1, 0.8), (2, 0.5))
 FIG3_SCALES = {
     "smoke": dict(epochs=1, batch_size=8, lr=1e-3, data_kw=dict(generator="moving_shapes", n_train=16, n_test=8, T=4, size=16),
                   model_kw=dict(widths=[3, 3, 3], stem_channels=4, downsample=1)),
-    "cpu": dict(epochs=15, batch_size=32, lr=3e-3, data_kw=dict(generator="moving_shapes", n_train=1024, n_test=256, T=8, size=32),
+    "cpu": dict(epochs=40, batch_size=32, lr=3e-3, data_kw=dict(generator="moving_shapes", n_train=1024, n_test=256, T=8, size=32),
                 model_kw=dict(widths=[3, 3, 3], stem_channels=8, downsample=1)),
 }
 FIG3_SCALES["paper"] = FIG3_SCALES["cpu"]  # a toy: the paper gives no other setting
