@@ -48,6 +48,7 @@ def load_results(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
             res = json.loads((path / RESULT_FILE).read_text())
             row.update({k: v for k, v in res["final"].items()})
             row.update(params_rnn=res.get("params_rnn"), params_total=res.get("params_total"),
+                       skipped_files=res.get("skipped_files", 0),
                        dataset=res.get("dataset_source"),
                        fingerprint=json.dumps(res.get("dataset_fingerprint"), sort_keys=True))
         elif row["status"] == "failed":

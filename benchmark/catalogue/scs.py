@@ -86,7 +86,9 @@ def fig2_outputs(runs_root, cfgs, out_dir, scale):
         model, test = load_trained(runs_root, scs_dir[0])
         parts = lambda cell, x, out, state: {"h_s (spatial)": state.spatial, "h_t (temporal)": state.temporal,  # noqa: E731
                                              "F (synthesised)": out}
-        examples = [(f"{test.shapes[0] if False else ''}direction {int(test[i]['label'])}", test[i]["frames"],
+        from ..data.builtin_sequences import DIRECTIONS
+
+        examples = [(f"moving {DIRECTIONS[int(test[i]['label'])]}", test[i]["frames"],
                      capture_last_layer(model, test[i]["frames"][None], parts)) for i in range(3)]
         files.append(feature_map_figure(examples, out_dir / "figures" / "scs" / "fig2.png",
                                         f"scs Fig. 2: last SCS layer's h_s, h_t and F on unseen shapes\n({scale} scale)"))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -199,15 +200,29 @@ class CityscapesPolygons(PolygonDataset):
                 inst["image_path"] = ip
             self.instances.extend(found)
         self.lazy = (len(self.instances) > LAZY_THRESHOLD) if lazy is None else bool(lazy)
-        if not self.lazy:
-            by_path: dict[str, list[dict]] = {}
-            for inst in self.instances:
-                by_path.setdefault(inst["image_path"], []).append(inst)
-            for ip, insts in by_path.items():
+        # A corrupt image is skipped with a warning and counted (``skipped``, ``skipped_count``): all its
+        # instances are left out. Eager sets decode every image here; lazy sets read each image's header.
+        self.skipped: set[str] = set()
+        by_path: dict[str, list[dict]] = {}
+        for inst in self.instances:
+            by_path.setdefault(inst["image_path"], []).append(inst)
+        for ip, insts in by_path.items():
+            try:
                 with Image.open(ip) as im:
-                    img = im.convert("RGB")
+                    img = None if self.lazy else im.convert("RGB")
+            except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for unreadable/truncated files
+                self.skipped.add(ip)
+                warnings.warn(f"skipping corrupt Cityscapes image {ip}: {e}", RuntimeWarning, stacklevel=2)
+                continue
+            if img is not None:
                 for inst in insts:
                     inst["image"] = _crop(img, inst["box"], image_size)
+        if self.skipped:
+            self.instances = [i for i in self.instances if i["image_path"] not in self.skipped]
+
+    @property
+    def skipped_count(self) -> int:
+        return len(self.skipped)
 
     def load_image(self, index: int) -> np.ndarray:
         inst = self.instances[index]

@@ -125,6 +125,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         if hasattr(train_set, "fingerprint") else None,
         "n_train": len(train_set), "n_test": len(test_set),
         "requeued": requeues,
+        # corrupt files the loaders skipped (with a warning) in this process
+        "skipped_files": sum(getattr(d, "skipped_count", 0) for d in (train_set, test_set)),
     }
     atomic_write_json(run_dir / RESULT_FILE, result)
     return result

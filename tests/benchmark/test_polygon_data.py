@@ -182,6 +182,17 @@ def test_cityscapes_missing_image(tmp_path):
     assert any(str(p2) in p for p in check_layout(tmp_path, "val"))
 
 
+@pytest.mark.parametrize("lazy", [False, True])
+def test_cityscapes_corrupt_image_is_skipped_and_counted(tmp_path, lazy):
+    _, p2 = make_fixture(tmp_path, "val")
+    p2.write_bytes(b"\x89PNG not really a png")
+    with pytest.warns(RuntimeWarning, match="bochum_000000_000007_leftImg8bit.png"):
+        ds = CityscapesPolygons(tmp_path, split="val", lazy=lazy)
+    assert ds.skipped_count == 1 and ds.skipped == {str(p2)}
+    assert [CITYSCAPES_CLASSES[i] for i in ds.labels] == ["car", "person"]  # bochum's rider and car left out
+    assert ds[1]["image"].shape == (3, 224, 224)
+
+
 # --------------------------------------------------------------------------- builtin
 def test_contour_and_simplify():
     m = np.zeros((6, 6), bool)
