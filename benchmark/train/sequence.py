@@ -7,7 +7,8 @@ by ``max_gap``, -1/``max_gap`` before the odd frame; MSE loss; the reported erro
 
 - ``bptt``: the whole sequence, full back-propagation through time.
 - ``clips``: plain short clips of ``clip_len`` frames, each from a zero state (the weak baseline).
-- ``overlap`` (deeprnn 3.2) / ``ltsc`` (scs 5.3, same mechanics): overlapping clips (``clip_len``,
+- ``overlap`` (deeprnn 3.2) / ``ltsc`` (scs 5.3, same mechanics; ``batched=True`` computes every initialised
+  clip together as one batch, see ``_batched_overlap_loss``): overlapping clips (``clip_len``,
   ``overlap_rate`` = 0.25, ``clips`` = S or all; ``random=True`` draws random lengths and starts), run in
   order; clip i starts from a detached state of clip i-1: ``init="timestamp"`` (default, the paper: the
   state clip i-1 had at clip i's first time stamp) or ``"previous_last"`` (the released code: clip
@@ -100,6 +101,8 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
         return sum(_task_loss(model(frames[:, a:b])[0], _slice_label(label, a, b), max_gap)
                    for a, b in clips) / len(clips)
     lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
+    if cfg.scheme_kw.get("batched"):
+        return _batched_overlap_loss(model, frames, label, clips, lam, max_gap)
     total, prev, prev_states, prev_logits = 0.0, None, None, None
     for a, b in clips:
         state0 = None
@@ -116,6 +119,57 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
                                                  probabilities=logits.shape[-1] > 1)  # regression: raw outputs
         prev, prev_states, prev_logits = (a, b), states, logits
     return total / len(clips)
+
+
+def _map_states(fn, *trees):
+    """Apply ``fn`` leaf-wise over matching state trees (tensors in lists/tuples/NamedTuples, or None)."""
+    first = trees[0]
+    if first is None:
+        return None
+    if isinstance(first, torch.Tensor):
+        return fn(*trees)
+    out = [_map_states(fn, *leaves) for leaves in zip(*trees)]
+    return type(first)(*out) if hasattr(first, "_fields") else type(first)(out)
+
+
+def _batched_overlap_loss(model, frames, label, clips, lam, max_gap):
+    """``scheme_kw["batched"]``: every initialised clip computed together as one batch.
+
+    A no-grad pass over the whole sequence gives the state at every time stamp (BN running statistics are
+    left untouched); then all clips, each started from the (detached) state at its first time stamp, run
+    as one batch of B x S sequences with gradients; the coherence term pairs each clip with the one before
+    (the earlier clip detached). In eval mode this equals the sequential ``init="timestamp"`` scheme
+    exactly (a test checks it); in training, TD draws and BN batch statistics are per batch of clips."""
+    lengths = {b - a for a, b in clips}
+    if len(lengths) != 1:
+        raise ValueError("batched overlap clips need clips of one length (the released L x S scheme)")
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    with torch.no_grad():
+        for m in bns:
+            m.momentum = 0.0  # the warm pass must not move the running statistics
+        try:
+            _, every = model(frames, keep_states=True)
+        finally:
+            for m, mom in zip(bns, saved):
+                m.momentum = mom
+    B, S = frames.shape[0], len(clips)
+    starts = [None if a == 0 else _detach(every[a - 1]) for a, _ in clips]
+    if starts[0] is None:  # the first clip starts from zeros: build them from a later clip's shapes
+        ref = next(s for s in starts if s is not None) if S > 1 else None
+        starts[0] = None if ref is None else _map_states(torch.zeros_like, ref)
+    init = None if starts[0] is None else _map_states(lambda *xs: torch.cat(xs), *starts)
+    batch = torch.cat([frames[:, a:b] for a, b in clips])           # (S * B, L, ...), clip-major
+    logits, _ = model(batch, init)
+    logits = logits.view(S, B, *logits.shape[1:])
+    total = sum(_task_loss(logits[i], _slice_label(label, a, b), max_gap) for i, (a, b) in enumerate(clips))
+    for i in range(1, S):
+        (pa, pb), (a, b) = clips[i - 1], clips[i]
+        if a < pb:
+            n = pb - a
+            total = total + lam * coherence_loss(logits[i][:, :n], logits[i - 1][:, a - pa:a - pa + n],
+                                                 probabilities=logits.shape[-1] > 1)
+    return total / S
 
 
 @torch.no_grad()

@@ -75,3 +75,16 @@ def test_batch_statistics_bn_leaves_running_stats_and_modes_alone():
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if "num_batches" not in k)
     assert not any(m.training for m in model.modules())
+
+
+def test_batched_overlap_clips_equal_the_sequential_timestamp_scheme():
+    model, cfg, batch = _setup("overlap", lam=0.8, init="timestamp")
+    cfg = dataclasses.replace(cfg, scheme_kw=dict(clip_len=6, lam=0.8, init="timestamp"))
+    batched = dataclasses.replace(cfg, scheme_kw=dict(clip_len=6, lam=0.8, init="timestamp", batched=True))
+    clips = sequence.clip_plan(cfg, 20)
+    assert len({b - a for a, b in clips}) == 1
+    torch.testing.assert_close(sequence.loss(model, batch, batched), sequence.loss(model, batch, cfg),
+                               rtol=1e-5, atol=1e-6)
+    # and gradients flow into the model from the batched clips
+    sequence.loss(model, batch, batched).backward()
+    assert all(p.grad is not None for p in model.rnn.parameters())
