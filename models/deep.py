@@ -48,6 +48,7 @@ import torch.nn as nn
 from .cells import CELLS
 from .cells.cbm import _ACT, CBMCell
 from .cells.scs import _MISSING, _STREAMS_ATTR, SCSCell, SCSState, _norm
+from .stacks import RecurrentStack
 
 # R activation per net family (NOTES.md "CBM as released"): tanh for backbone (and polygon) nets,
 # ReLU for stand-alone and MCnet nets. ConvLSTM takes no options.
@@ -206,16 +207,17 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Seq
 
 
 # ------------------------------------------------------------------------------------------ the net
-class DeepRecurrentNet(nn.Module):
+class DeepRecurrentNet(RecurrentStack):
     """Recurrent cells in blocks; per block an optional shortcut from the block input and a ``post`` op.
+    A ``RecurrentStack`` whose ``step`` adds the shortcuts and pooling (``forward``, ``widths`` and
+    ``set_td_rate`` are the stack's).
 
     ``blocks``: list of ``(n_cells, shortcut, post)``; ``shortcut`` None = no shortcut, ``nn.Identity()``
     = identity, any module = projection; ``post`` None or a module (pooling) applied after the add.
     """
 
     def __init__(self, cells: Sequence[nn.Module], blocks: Sequence[tuple], cell_name: str = ""):
-        super().__init__()
-        self.cells = nn.ModuleList(cells)
+        super().__init__(cells)
         self.cell_name = cell_name
         sizes = [int(b[0]) for b in blocks]
         if sum(sizes) != len(self.cells):
@@ -223,10 +225,6 @@ class DeepRecurrentNet(nn.Module):
         self.block_sizes = sizes
         self.shortcuts = nn.ModuleDict({str(i): b[1] for i, b in enumerate(blocks) if b[1] is not None})
         self.posts = nn.ModuleDict({str(i): b[2] for i, b in enumerate(blocks) if len(b) > 2 and b[2] is not None})
-
-    @property
-    def widths(self) -> list[int]:
-        return [c.hidden_channels for c in self.cells]
 
     @property
     def strides(self) -> list[int]:
@@ -260,19 +258,6 @@ class DeepRecurrentNet(nn.Module):
             if key in self.posts:
                 h = apply_with_streams(self.posts[key], h)
         return h, new_states
-
-    def forward(self, xs: torch.Tensor, states: list | None = None):
-        """xs: (B, T, C, H, W) -> top outputs (B, T, C', H', W') and the final states."""
-        outs = []
-        for t in range(xs.shape[1]):
-            h, states = self.step(xs[:, t], states)
-            outs.append(h)
-        return torch.stack(outs, dim=1), states
-
-    def set_td_rate(self, rate: float) -> None:
-        for cell in self.cells:
-            if hasattr(cell, "td_rate"):
-                cell.td_rate = float(rate)
 
 
 def _check_cell(cell: str, allowed) -> None:
