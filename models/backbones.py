@@ -37,6 +37,22 @@ def _timm():
     return timm
 
 
+def scaled(channels: int, width: float) -> int:
+    """A channel count / layer size at ``width`` (``max(1, round(channels * width))``; exact at 1.0)."""
+    return max(1, int(round(channels * width)))
+
+
+def _check_width(width: float, pretrained, name: str) -> float:
+    width = float(width)
+    if not (width > 0 and width == width and width != float("inf")):
+        raise ValueError(f"{name}: width must be a positive finite number, got {width!r}")
+    if width != 1.0 and pretrained:
+        raise ValueError(f"{name}: pretrained weights exist only at width=1 (the paper's size); got "
+                         f"width={width!r} with pretrained={pretrained!r}. Use pretrained=False to train a narrow "
+                         f"{name} from scratch.")
+    return width
+
+
 def linear_from_conv(conv: nn.Conv2d) -> nn.Linear:
     """The ``nn.Linear`` equivalent of a conv whose kernel covers its whole input (fc-as-conv).
 
@@ -56,16 +72,49 @@ class VGG(nn.Module):
     """VGG16/19 with fc6/fc7 as ``nn.Linear`` and taps conv5 / pool5 / fc6 / fc7."""
 
     taps = ("conv5", "pool5", "fc6", "fc7")
-    feature_dims = {"pool5": 512 * 7 * 7, "fc6": 4096, "fc7": 4096}
+    feature_dims = {"pool5": 512 * 7 * 7, "fc6": 4096, "fc7": 4096}  # at width 1; instances hold their own
 
-    def __init__(self, name: str = "vgg16", pretrained: bool = False, drop_rate: float = 0.5):
+    def __init__(self, name: str = "vgg16", pretrained: bool = False, drop_rate: float = 0.5, width: float = 1.0):
         super().__init__()
-        tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+        self.width = width = _check_width(width, pretrained, name)
+        if width == 1.0:
+            tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+        else:
+            tm = self._narrow_timm_vgg(name, width)
         self.features = tm.features  # conv1_1 ... conv5_3, ReLU, pool5 (last module)
         self.fc6 = linear_from_conv(tm.pre_logits.fc1)
         self.fc7 = linear_from_conv(tm.pre_logits.fc2)
         self.act = nn.ReLU(inplace=False)
         self.drop = nn.Dropout(drop_rate)
+        self.feature_dims = {"pool5": self.fc6.in_features, "fc6": self.fc6.out_features,
+                             "fc7": self.fc7.out_features}
+
+    @staticmethod
+    def _narrow_timm_vgg(name: str, width: float) -> nn.Module:
+        """timm's VGG layout from its cfg, every conv and fc6/fc7 narrowed, built here.
+
+        timm's ``VGG`` takes a cfg but fixes its fc6/fc7 ConvMlp at 4096 (a 4096x4096 fc7 costs more than
+        the whole narrow net), so the same modules are laid out here: ``features`` = timm's Sequential of
+        Conv2d 3x3 / ReLU(inplace) / MaxPool2d 2x2 (same indices), ``pre_logits`` = timm's ConvMlp
+        (fc1 7x7, fc2 1x1), both initialised as timm's ``VGG._initialize_weights``.
+        """
+        from timm.models import vgg as tv
+
+        if name not in tv.cfgs:
+            raise KeyError(f"unknown VGG {name!r}; known: {sorted(tv.cfgs)}")
+        layers, prev = [], 3
+        for v in tv.cfgs[name]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            else:
+                v = scaled(v, width)
+                layers += [nn.Conv2d(prev, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                prev = v
+        tm = nn.Module()
+        tm.features = nn.Sequential(*layers)
+        tm.pre_logits = tv.ConvMlp(prev, scaled(4096, width), 7, drop_rate=0.0)
+        tv.VGG._initialize_weights(tm)  # kaiming fan_out convs, zero biases
+        return tm
 
     def forward_conv5(self, x):
         return self.features[:-1](x)
@@ -92,6 +141,7 @@ class VGG(nn.Module):
 
 
 def vgg16(pretrained: bool = False, **kw) -> VGG:
+    """VGG16; ``width`` scales every conv and fc6/fc7 (1.0 = the true size)."""
     return VGG("vgg16", pretrained=pretrained, **kw)
 
 
@@ -113,7 +163,7 @@ class ResNetRes5cTrunk(nn.Module):
     """Everything of a ResNet before the last block's last conv: returns (branch input, shortcut).
 
     For ResNet50 the branch input is res5c_branch2b's output (512 channels) and the shortcut is res5b's
-    output (identity shortcut of res5c, 2048 channels).
+    output (identity shortcut of res5c, 2048 channels); at ``width`` w, 512 w and 2048 w.
     """
 
     def __init__(self, resnet: "ResNet"):
@@ -130,16 +180,46 @@ class ResNetRes5cTrunk(nn.Module):
         return self.branch(x), self.downsample(x)
 
 
+_RESNET_LAYOUT = {"resnet18": ("BasicBlock", (2, 2, 2, 2)), "resnet50": ("Bottleneck", (3, 4, 6, 3))}
+
+
 class ResNet(nn.Module):
     taps = ("res5b", "res5c", "pool5")
 
-    def __init__(self, name: str = "resnet50", pretrained: bool = False):
+    def __init__(self, name: str = "resnet50", pretrained: bool = False, width: float = 1.0):
         super().__init__()
-        tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+        self.width = width = _check_width(width, pretrained, name)
+        if width == 1.0:
+            tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+        else:
+            tm = self._narrow_timm_resnet(name, width)
         self.stem = nn.Sequential(tm.conv1, tm.bn1, tm.act1, tm.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = tm.layer1, tm.layer2, tm.layer3, tm.layer4
         self.num_features = tm.num_features
         self.feature_dims = {"pool5": tm.num_features}
+
+    @staticmethod
+    def _narrow_timm_resnet(name: str, width: float) -> nn.Module:
+        """timm's ResNet with every stage and the stem narrowed: same blocks, names and init as timm's.
+
+        timm's ``channels`` narrows the stages but its plain stem is fixed at 64, so the stem and the
+        stages (built for that stem) are rebuilt with timm's ``make_blocks`` on the narrowed stem.
+        """
+        from timm.models import resnet as tr
+
+        if name not in _RESNET_LAYOUT:
+            raise KeyError(f"no narrow layout for {name!r}; known: {sorted(_RESNET_LAYOUT)}")
+        block, layers = _RESNET_LAYOUT[name]
+        block = getattr(tr, block)
+        channels, stem = tuple(scaled(c, width) for c in (64, 128, 256, 512)), scaled(64, width)
+        tm = tr.ResNet(block, layers, num_classes=0, channels=channels)
+        tm.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        tm.bn1 = nn.BatchNorm2d(stem)
+        stages, _ = tr.make_blocks((block,) * len(channels), channels, layers, stem)
+        for stage_name, stage in stages:
+            setattr(tm, stage_name, stage)
+        tm.init_weights(zero_init_last=True)  # timm's init: kaiming fan_out convs, last BN of each block zero
+        return tm
 
     def forward_res5b(self, x):
         x = self.layer3(self.layer2(self.layer1(self.stem(x))))
@@ -160,12 +240,13 @@ class ResNet(nn.Module):
         return ResNetRes5cTrunk(self), conv, bn
 
 
-def resnet18(pretrained: bool = False) -> ResNet:
-    return ResNet("resnet18", pretrained=pretrained)
+def resnet18(pretrained: bool = False, width: float = 1.0) -> ResNet:
+    return ResNet("resnet18", pretrained=pretrained, width=width)
 
 
-def resnet50(pretrained: bool = False) -> ResNet:
-    return ResNet("resnet50", pretrained=pretrained)
+def resnet50(pretrained: bool = False, width: float = 1.0) -> ResNet:
+    """ResNet50; ``width`` scales every stage (1.0 = the true size, res5c_branch2c 512 -> 2048)."""
+    return ResNet("resnet50", pretrained=pretrained, width=width)
 
 
 # ------------------------------------------------------------------------------------- InceptionV1
@@ -210,25 +291,29 @@ class C3D(nn.Module):
     """C3D (Tran et al. 2015) for 3x16x112x112 clips. Taps conv5 / pool5 (8192) / fc6 / fc7 (4096)."""
 
     taps = ("conv5", "pool5", "fc6", "fc7", "logits")
-    feature_dims = {"pool5": 8192, "fc6": 4096, "fc7": 4096}
-    widths = (64, 128, 256, 256, 512, 512, 512, 512)
+    feature_dims = {"pool5": 8192, "fc6": 4096, "fc7": 4096}  # at width 1; instances hold their own
+    widths = (64, 128, 256, 256, 512, 512, 512, 512)  # at width 1; instances hold their own
 
-    def __init__(self, num_classes: int = 0, drop_rate: float = 0.5, in_channels: int = 3):
+    def __init__(self, num_classes: int = 0, drop_rate: float = 0.5, in_channels: int = 3, width: float = 1.0):
         super().__init__()
+        self.width = width = _check_width(width, False, "c3d")
+        w1, w2, w3, _, w4, _, _, w5 = self.widths = tuple(scaled(c, width) for c in C3D.widths)
+        fc = scaled(4096, width)
         conv = lambda i, o: nn.Conv3d(i, o, kernel_size=3, padding=1)  # noqa: E731
-        self.conv1 = conv(in_channels, 64)
+        self.conv1 = conv(in_channels, w1)
         self.pool1 = nn.MaxPool3d((1, 2, 2), (1, 2, 2))
-        self.conv2 = conv(64, 128)
+        self.conv2 = conv(w1, w2)
         self.pool2 = nn.MaxPool3d(2, 2)
-        self.conv3a, self.conv3b = conv(128, 256), conv(256, 256)
+        self.conv3a, self.conv3b = conv(w2, w3), conv(w3, w3)
         self.pool3 = nn.MaxPool3d(2, 2)
-        self.conv4a, self.conv4b = conv(256, 512), conv(512, 512)
+        self.conv4a, self.conv4b = conv(w3, w4), conv(w4, w4)
         self.pool4 = nn.MaxPool3d(2, 2)
-        self.conv5a, self.conv5b = conv(512, 512), conv(512, 512)
+        self.conv5a, self.conv5b = conv(w4, w5), conv(w5, w5)
         self.pool5 = nn.MaxPool3d(2, 2, padding=(0, 1, 1))
-        self.fc6 = nn.Linear(8192, 4096)
-        self.fc7 = nn.Linear(4096, 4096)
-        self.fc8 = nn.Linear(4096, num_classes) if num_classes else None
+        self.fc6 = nn.Linear(w5 * 16, fc)
+        self.fc7 = nn.Linear(fc, fc)
+        self.fc8 = nn.Linear(fc, num_classes) if num_classes else None
+        self.feature_dims = {"pool5": w5 * 16, "fc6": fc, "fc7": fc}
         self.act = nn.ReLU()
         self.drop = nn.Dropout(drop_rate)
 
@@ -241,7 +326,7 @@ class C3D(nn.Module):
         return a(self.conv5b(a(self.conv5a(x))))
 
     def forward_pool5(self, x):
-        """pool5 flattened to 8192 (512x1x4x4); other clip sizes are adaptively pooled to 1x4x4."""
+        """pool5 flattened to 8192 (512x1x4x4 at width 1); other clip sizes are adaptively pooled to 1x4x4."""
         x = self.pool5(self.forward_conv5(x))
         if x.shape[-3:] != (1, 4, 4):
             x = F.adaptive_avg_pool3d(x, (1, 4, 4))
@@ -266,9 +351,13 @@ class C3D(nn.Module):
         return self.fc8(x)
 
 
-def c3d(pretrained: bool | str | os.PathLike = False, num_classes: int = 0, **kw) -> C3D:
-    """C3D; ``pretrained`` is False, or a path to a state dict (``True`` raises: no weights ship)."""
-    model = C3D(num_classes=num_classes, **kw)
+def c3d(pretrained: bool | str | os.PathLike = False, num_classes: int = 0, width: float = 1.0, **kw) -> C3D:
+    """C3D; ``pretrained`` is False, or a path to a state dict (``True`` raises: no weights ship).
+
+    ``width`` scales every conv and fc6/fc7 (1.0 = the true size); a state dict fits only width 1.
+    """
+    _check_width(width, pretrained, "c3d")
+    model = C3D(num_classes=num_classes, width=width, **kw)
     if pretrained is True:
         raise RuntimeError(C3D_NO_WEIGHTS)
     if pretrained:
@@ -300,6 +389,6 @@ def create_backbone(name: str, pretrained=False, **kw) -> nn.Module:
 
 
 __all__: Sequence[str] = (
-    "VGG", "ResNet", "ResNetRes5cTrunk", "InceptionV1", "C3D", "linear_from_conv", "create_backbone",
+    "VGG", "ResNet", "ResNetRes5cTrunk", "InceptionV1", "C3D", "linear_from_conv", "create_backbone", "scaled",
     "vgg16", "vgg19", "resnet18", "resnet50", "inception_v1", "c3d", "C3D_NO_WEIGHTS",
 )

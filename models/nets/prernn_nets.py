@@ -27,6 +27,13 @@ as close as possible" and gives them only in its supplementary material, which w
 the width of the layer below (4096 on fc7, 2048 on pool5), as Figure 1 draws it; ``hidden_size="matched"``
 solves for the width whose new recurrent weights per layer equal PreRNN's on the top pretrained layer
 (fc7 / res5c) of the same kind, the closest reading of "as close as possible" we can compute.
+
+Size knob: every builder takes ``width`` (default 1.0 = the paper's exact networks), passed to the backbone
+(``models.backbones``: every conv channel count and fc6/fc7 scaled by it, same layers and names), so the
+pretrained layers made recurrent shrink with it (e.g. ``width=1/64``: VGG16 fc6 392 -> 64, fc7 64 -> 64;
+C3D fc6 128 -> 64; ResNet50 res5c_branch2c 8 -> 32). Defaults that follow a layer follow the narrowed layer
+(traditional hidden size = the width of the layer below; LRCN's 256 becomes ``round(256 * width)``).
+``pretrained`` needs width 1 (``ValueError`` otherwise).
 """
 from __future__ import annotations
 
@@ -92,10 +99,10 @@ class _FCBlock(nn.Module):
         return self.drop(self.act(self.fc(x)))
 
 
-def _fc_backbone(arch: str, pretrained, drop_rate: float):
+def _fc_backbone(arch: str, pretrained, drop_rate: float, width: float = 1.0):
     if arch == "c3d":
-        return bb.c3d(pretrained=pretrained, drop_rate=drop_rate)
-    return bb.create_backbone(arch, pretrained=pretrained, drop_rate=drop_rate)
+        return bb.c3d(pretrained=pretrained, drop_rate=drop_rate, width=width)
+    return bb.create_backbone(arch, pretrained=pretrained, drop_rate=drop_rate, width=width)
 
 
 def _trunk_to_pool5(net: nn.Module) -> nn.Module:
@@ -117,11 +124,11 @@ def _trunk_to_pool5(net: nn.Module) -> nn.Module:
 
 
 def prernn_fc_net(arch: str, kind: str, layers: str, sih: bool = False, num_classes: int = 101,
-                  pretrained=False, drop_rate: float = 0.5, **layer_kw) -> SequenceNet:
+                  pretrained=False, drop_rate: float = 0.5, width: float = 1.0, **layer_kw) -> SequenceNet:
     """PreRNN / PreRNN-SIH on the fc layers of VGG16 or C3D (``layers``: fc6, fc7 or fc67)."""
     if layers not in FC_LAYERS:
         raise ValueError(f"layers must be one of {sorted(FC_LAYERS)}, got {layers!r}")
-    trunk, fc6, fc7 = _trunk_to_pool5(_fc_backbone(arch, pretrained, drop_rate))
+    trunk, fc6, fc7 = _trunk_to_pool5(_fc_backbone(arch, pretrained, drop_rate, width))
     rec = FC_LAYERS[layers]
     backbone = trunk if "fc6" in rec else nn.Sequential(trunk, _FCBlock(fc6, drop_rate))
     rnn = [PreRNNLayer(fc, kind=kind, sih=sih, **layer_kw) for name, fc in (("fc6", fc6), ("fc7", fc7)) if name in rec]
@@ -131,9 +138,10 @@ def prernn_fc_net(arch: str, kind: str, layers: str, sih: bool = False, num_clas
 
 
 def prernn_resnet_net(kind: str, sih: bool = False, num_classes: int = 101, pretrained: bool = False,
-                      arch: str = "resnet50", drop_rate: float = 0.0, **layer_kw) -> SequenceNet:
+                      arch: str = "resnet50", drop_rate: float = 0.0, width: float = 1.0,
+                      **layer_kw) -> SequenceNet:
     """PreRNN / PreRNN-SIH on ResNet's last conv (res5c_branch2c + BN + res5b shortcut + pooling)."""
-    trunk, conv, bn = bb.create_backbone(arch, pretrained=pretrained).res5c_split()
+    trunk, conv, bn = bb.create_backbone(arch, pretrained=pretrained, width=width).res5c_split()
     layer = PreRNNLayer((conv, bn), kind=kind, sih=sih, **layer_kw)
     return SequenceNet(trunk, [layer], nn.Linear(layer.hidden_size, num_classes), drop_rate=drop_rate)
 
@@ -148,15 +156,19 @@ def matched_hidden_size(kind: str, in_features: int, pretrained_in: int, pretrai
 
 def tra_net(arch: str, kind: str, num_layers: int = 1, num_classes: int = 101, pretrained=False,
             hidden_size: int | str | None = None, drop_rate: float | None = None, tap: str | None = None,
-            activation: str = "tanh") -> SequenceNet:
-    """Traditional RNN: ``num_layers`` new recurrent layers on fc7 (VGG16/C3D) or pool5 (ResNet)."""
+            activation: str = "tanh", width: float = 1.0) -> SequenceNet:
+    """Traditional RNN: ``num_layers`` new recurrent layers on fc7 (VGG16/C3D) or pool5 (ResNet).
+
+    ``hidden_size``: None = the width of the tapped layer (of the backbone at ``width``), ``"matched"``, or int.
+    """
     if arch.startswith("resnet"):
-        net, tap, drop_rate = bb.create_backbone(arch, pretrained=pretrained), tap or "pool5", drop_rate or 0.0
+        net = bb.create_backbone(arch, pretrained=pretrained, width=width)
+        tap, drop_rate = tap or "pool5", drop_rate or 0.0
         _, last_conv, _ = bb._split_block(net.layer4[-1])
         d, (pin, pout) = net.feature_dims[tap], (last_conv.in_channels, last_conv.out_channels)
     else:
         drop_rate = 0.5 if drop_rate is None else drop_rate
-        net, tap = _fc_backbone(arch, pretrained, drop_rate), tap or "fc7"
+        net, tap = _fc_backbone(arch, pretrained, drop_rate, width), tap or "fc7"
         d, (pin, pout) = net.feature_dims[tap], (net.fc7.in_features, net.fc7.out_features)
         if getattr(net, "fc8", None) is not None:
             net.fc8 = None
@@ -211,11 +223,14 @@ for _kind in ("vrnn", "lstm", "gru"):
 
 @register_model
 def lrcn_vgg16_lstm(num_classes: int = 101, pretrained: bool = False, feature: str = "fc6",
-                    hidden_size: int = 256, drop_rate: float = 0.5) -> SequenceNet:
+                    hidden_size: int | None = None, drop_rate: float = 0.5, width: float = 1.0) -> SequenceNet:
     """LRCN activity classifier (Donahue et al. 2015): one LSTM layer on per-frame VGG16 fc features.
 
     LRCN's best activity model put the LSTM on fc6 ("LRCN-fc6", ``feature="fc7"`` for the other), with
     256 hidden units; predictions are per frame (average them over time for a video label).
+    ``width`` narrows VGG16 (``models.backbones``); ``hidden_size=None`` is 256 scaled by it (256 at width 1).
     """
+    if hidden_size is None:
+        hidden_size = bb.scaled(256, float(width))
     return tra_net("vgg16", "lstm", num_layers=1, num_classes=num_classes, pretrained=pretrained,
-                   hidden_size=hidden_size, drop_rate=drop_rate, tap=feature)
+                   hidden_size=hidden_size, drop_rate=drop_rate, tap=feature, width=width)

@@ -188,3 +188,119 @@ def test_registered_names_and_summary(capsys):
         m = create_model("tra_vgg16_lstm_2", num_classes=3)
     t = parameter_table(m)
     assert t.loc["rnn", "params"] == new_recurrent_parameters(m, include_bias=True)
+
+
+# ----------------------------------------------------------------------------- the width knob
+# Parameter counts of every PreRNN-family model (default num_classes=101) and of the backbones, computed
+# on the meta device before ``width`` existed: width=1 (the default) must build exactly these networks.
+COUNTS_BEFORE_WIDTH = {
+    "lrcn_vgg16_lstm": 121962661,
+    "prernn_c3d_gru_fc6": 195858277, "prernn_c3d_gru_fc67": 279752549, "prernn_c3d_gru_fc7": 162303845,
+    "prernn_c3d_lstm_fc6": 246194021, "prernn_c3d_lstm_fc67": 363646821, "prernn_c3d_lstm_fc7": 195862373,
+    "prernn_c3d_vrnn_fc6": 95186789, "prernn_c3d_vrnn_fc67": 111964005, "prernn_c3d_vrnn_fc7": 95186789,
+    "prernn_resnet50_gru": 38403237, "prernn_resnet50_lstm": 43650213, "prernn_resnet50_vrnn": 27909285,
+    "prernn_sih_c3d_gru_fc6": 128741221, "prernn_sih_c3d_gru_fc67": 179072869, "prernn_sih_c3d_gru_fc7": 128741221,
+    "prernn_sih_c3d_lstm_fc6": 145518437, "prernn_sih_c3d_lstm_fc67": 212627301,
+    "prernn_sih_c3d_lstm_fc7": 145518437,
+    "prernn_sih_resnet50_gru": 36297893, "prernn_sih_resnet50_lstm": 40492197,
+    "prernn_sih_vgg16_gru_fc6": 185005989, "prernn_sih_vgg16_gru_fc67": 235337637,
+    "prernn_sih_vgg16_gru_fc7": 185005989, "prernn_sih_vgg16_lstm_fc6": 201783205,
+    "prernn_sih_vgg16_lstm_fc67": 268892069, "prernn_sih_vgg16_lstm_fc7": 201783205,
+    "prernn_vgg16_gru_fc6": 390535077, "prernn_vgg16_gru_fc67": 474429349, "prernn_vgg16_gru_fc7": 218568613,
+    "prernn_vgg16_lstm_fc6": 510076837, "prernn_vgg16_lstm_fc67": 627529637, "prernn_vgg16_lstm_fc7": 252127141,
+    "prernn_vgg16_vrnn_fc6": 151451557, "prernn_vgg16_vrnn_fc67": 168228773, "prernn_vgg16_vrnn_fc7": 151451557,
+    "tra_c3d_gru_1": 179085157, "tra_c3d_gru_2": 279760741, "tra_c3d_lstm_1": 212643685,
+    "tra_c3d_lstm_2": 346877797, "tra_c3d_vrnn_1": 111968101, "tra_c3d_vrnn_2": 145526629,
+    "tra_resnet50_gru": 48886949, "tra_resnet50_lstm": 57277605, "tra_resnet50_vrnn": 32105637,
+    "tra_vgg16_gru_1": 235349925, "tra_vgg16_gru_2": 336025509, "tra_vgg16_lstm_1": 268908453,
+    "tra_vgg16_lstm_2": 403142565, "tra_vgg16_vrnn_1": 168232869, "tra_vgg16_vrnn_2": 201791397,
+}
+BACKBONE_COUNTS_BEFORE_WIDTH = {"vgg16": 134260544, "vgg19": 139570240, "resnet18": 11176512,
+                                "resnet50": 23508032, "c3d": 77995776}
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_width_one_is_the_old_true_size():
+    assert set(COUNTS_BEFORE_WIDTH) == {n for n in list_models() if n.startswith(("prernn_", "tra_", "lrcn_"))}
+    for name, n in COUNTS_BEFORE_WIDTH.items():
+        with torch.device("meta"):
+            default, explicit = create_model(name), create_model(name, width=1.0)
+        assert _count(default) == _count(explicit) == n, name
+    for name, n in BACKBONE_COUNTS_BEFORE_WIDTH.items():
+        with torch.device("meta"):
+            net = bb.create_backbone(name, width=1)
+        assert _count(net) == n, name
+    with torch.device("meta"):
+        vgg = bb.vgg16()
+    assert vgg.feature_dims == bb.VGG.feature_dims == {"pool5": 25088, "fc6": 4096, "fc7": 4096}
+
+
+def test_width_narrows_every_layer_and_keeps_the_layout():
+    tiny = 1 / 64
+    for name in ("vgg16", "vgg19", "resnet18", "resnet50", "c3d"):
+        with torch.device("meta"):
+            full = bb.create_backbone(name)
+        narrow = bb.create_backbone(name, width=tiny)
+        # same modules and names, every tensor narrowed by the same factor (or to 1)
+        assert list(narrow.state_dict()) == list(full.state_dict()), name
+        for (k, a), b in zip(full.state_dict().items(), narrow.state_dict().values()):
+            assert a.dim() == b.dim(), k
+            if a.dim() >= 1:
+                assert b.shape[0] == bb.scaled(a.shape[0], tiny), k
+    vgg = bb.vgg16(width=tiny)
+    convs = [m.out_channels for m in vgg.features if isinstance(m, nn.Conv2d)]
+    assert convs == [1, 1, 2, 2, 4, 4, 4, 8, 8, 8, 8, 8, 8]
+    assert isinstance(vgg.fc6, nn.Linear) and (vgg.fc6.in_features, vgg.fc6.out_features) == (8 * 7 * 7, 64)
+    assert vgg.feature_dims == {"pool5": 392, "fc6": 64, "fc7": 64}
+    x = torch.randn(2, 3, 32, 32)
+    assert vgg(x, tap="conv5").shape == (2, 8, 2, 2) and vgg.forward_pool5(x).shape == (2, 392)
+    c3d = bb.c3d(width=tiny)
+    assert c3d.widths == (1, 2, 4, 4, 8, 8, 8, 8) and bb.C3D.widths == (64, 128, 256, 256, 512, 512, 512, 512)
+    assert c3d.feature_dims == {"pool5": 128, "fc6": 64, "fc7": 64}
+    assert c3d(torch.randn(1, 3, 16, 32, 32)).shape == (1, 64)
+    # ResNet50: res5c_branch2c + BN at width 1/64, and the PreRNN conv version reproduces pool5
+    net = bb.resnet50(width=tiny).eval()
+    trunk, conv, bn = net.res5c_split()
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size) == (8, 32, (1, 1)) and bn.num_features == 32
+    with torch.no_grad():
+        nn.init.normal_(bn.weight)  # timm zero-inits the last BN of each block
+        layer = PreRNNLayer((conv, bn), kind="vrnn", pre_pool_activation="relu", hh_init="zeros").eval()
+        branch, shortcut = trunk(x)
+        y, _ = layer(branch[None], shortcut=shortcut[None])
+        torch.testing.assert_close(y[0], net(x, tap="pool5"), rtol=1e-5, atol=1e-5)
+
+
+def test_width_threads_through_the_registered_models():
+    tiny = 1 / 64
+    m = create_model("prernn_vgg16_lstm_fc67", width=tiny, num_classes=5)
+    assert [layer.hidden_size for layer in m.rnn] == [64, 64]
+    assert m.rnn[0].input_proj[0].linear.in_features == 392
+    m = create_model("prernn_sih_c3d_gru_fc6", width=tiny, num_classes=5)
+    assert m.rnn[0].input_proj[0].linear.in_features == 128 and m.head[0].fc.out_features == 64
+    assert m(torch.randn(1, 2, 3, 16, 32, 32)).shape == (1, 2, 5)
+    m = create_model("prernn_resnet50_gru", width=tiny, num_classes=5)
+    assert m.rnn[0].hidden_size == 32 and m.rnn[0].input_proj[0].conv.in_channels == 8
+    # traditional hidden size follows the narrowed layer below; LRCN's 256 scales
+    assert [layer.hidden_size for layer in create_model("tra_vgg16_gru_2", width=tiny).rnn] == [64, 64]
+    assert create_model("tra_resnet50_lstm", width=tiny).rnn[0].hidden_size == 32
+    assert create_model("lrcn_vgg16_lstm", width=tiny).rnn[0].hidden_size == 4
+    assert create_model("lrcn_vgg16_lstm", width=tiny, hidden_size=7).rnn[0].hidden_size == 7
+    with torch.device("meta"):
+        assert create_model("lrcn_vgg16_lstm").rnn[0].hidden_size == 256
+    # Table 3's closed forms hold at any width (D, H of the narrowed pretrained layers)
+    pre, sih = (new_recurrent_parameters(create_model(f"prernn{s}_vgg16_lstm_fc7", width=tiny)) for s in ("", "_sih"))
+    assert (pre, sih) == (table3_formula(64, 64, "lstm", False), table3_formula(64, 64, "lstm", True))
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50", "c3d"])
+def test_width_refuses_pretrained_and_bad_values(name):
+    with pytest.raises(ValueError, match="pretrained weights exist only at width=1"):
+        bb.create_backbone(name, pretrained=True, width=0.5)
+    with pytest.raises(ValueError, match="positive"):
+        bb.create_backbone(name, width=0)
+    with pytest.raises(ValueError, match="pretrained weights exist only at width=1"):
+        create_model("prernn_resnet50_gru" if name == "resnet50" else f"tra_{name}_gru_1", pretrained=True,
+                     width=0.25)
