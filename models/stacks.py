@@ -3,6 +3,10 @@
 ``RecurrentStack`` runs its cells time-major (every cell once per layer per time step, as the
 authors' code does): ``step`` advances all layers by one time step (needed where the next input
 depends on the last prediction, as in Polygon-RNN decoding); ``forward`` runs a whole sequence.
+
+``forward(xs, states, execution=...)``: ``"time"`` (default, ``self.execution``) is the time-major
+reference; ``"layer"`` runs ``models.layer_major.run_layer_major`` (same numbers, batched non-recurrent
+convolutions; plain stacks of ConvLSTM / CBM / SCS cells only, anything else raises NotImplementedError).
 """
 from __future__ import annotations
 
@@ -15,9 +19,12 @@ from .cells import CELLS
 
 
 class RecurrentStack(nn.Module):
-    def __init__(self, cells: Sequence[nn.Module]):
+    execution: str = "time"  # default of forward(execution=None): "time" (reference) or "layer"
+
+    def __init__(self, cells: Sequence[nn.Module], execution: str = "time"):
         super().__init__()
         self.cells = nn.ModuleList(cells)
+        self.execution = execution
 
     @property
     def widths(self) -> list[int]:
@@ -40,8 +47,15 @@ class RecurrentStack(nn.Module):
             new_states.append(s)
         return h, new_states
 
-    def forward(self, xs: torch.Tensor, states: list | None = None):
-        """xs: (B, T, C, H, W) -> top outputs (B, T, C_top, H, W) and the final states."""
+    def forward(self, xs: torch.Tensor, states: list | None = None, execution: str | None = None):
+        """xs: (B, T, C, H, W) -> top outputs (B, T, C_top, H, W) and the final states.
+        ``execution``: None (``self.execution``), "time" or "layer" (see the module docstring)."""
+        execution = self.execution if execution is None else execution
+        if execution == "layer":
+            from .layer_major import run_layer_major
+            return run_layer_major(self, xs, states)
+        if execution != "time":
+            raise ValueError(f"execution must be 'time' or 'layer', got {execution!r}")
         outs = []
         for t in range(xs.shape[1]):
             h, states = self.step(xs[:, t], states)
