@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .catalogue import UnknownExperiment, resolve
-from .config import SCALES
+from .cli import add_grid_arguments, resolve_grid
 from .launch import slurm_queue
 from .results import run_dir
 from .status import run_state
@@ -23,11 +22,7 @@ from .status import run_state
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark.collect", description=__doc__.split("\n\n")[1])
-    p.add_argument("experiment")
-    p.add_argument("--scale", choices=SCALES, default="cpu")
-    p.add_argument("--seeds", type=int, default=None)
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--runs-dir", default="runs")
+    add_grid_arguments(p)
     p.add_argument("--out-dir", default=".")
     return p
 
@@ -46,11 +41,8 @@ def missing_runs(runs_root: Path, cfgs) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        exp = resolve(args.experiment)
-        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
-    except (UnknownExperiment, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    exp, cfgs = resolve_grid(args)
+    if exp is None:
         return 2
     runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
     missing = missing_runs(runs_root, cfgs)

@@ -14,21 +14,16 @@ import time
 from pathlib import Path
 
 from .catalogue import UnknownExperiment, list_ids, resolve
-from .config import SCALES
+from .cli import add_grid_arguments
 from .launch import CLUSTERS, launch, load_profile, plan
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark.run", description=__doc__.split("\n\n")[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("experiment", help="catalogue id (e.g. table6, deeprnn.table6) or 'list'")
-    p.add_argument("--scale", choices=SCALES, default="cpu",
-                   help="smoke: seconds, for tests; cpu: minutes on a laptop; paper: the paper's settings")
+    add_grid_arguments(p)
     p.add_argument("--cluster", choices=CLUSTERS, default="local",
                    help="local: subprocesses via submitit (default); debug: in this process; slurm")
-    p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the scale's)")
-    p.add_argument("--data-root", default=None, help="root of the real data set (default: built-in data)")
-    p.add_argument("--runs-dir", default="runs", help="where run directories live (default: runs/)")
     p.add_argument("--out-dir", default=".", help="where tables/ and figures/ are written (default: .)")
     p.add_argument("--max-parallel", type=int, default=None, help="local: jobs at once (default: cores)")
     p.add_argument("--no-wait", action="store_true", help="return right after submission")

@@ -16,8 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from .catalogue import UnknownExperiment, resolve
-from .config import SCALES
+from .cli import add_grid_arguments, resolve_grid
 from .launch import in_flight, read_attempts, slurm_queue
 from .results import FAILED_FILE, run_dir, run_status
 from .train.loop import RESULT_FILE, read_metrics
@@ -57,22 +56,15 @@ def run_state(path: Path, queue: dict | None = None) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark.status", description=__doc__.split("\n\n")[1])
-    p.add_argument("experiment")
-    p.add_argument("--scale", choices=SCALES, default="cpu")
-    p.add_argument("--seeds", type=int, default=None)
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--runs-dir", default="runs")
+    add_grid_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        exp = resolve(args.experiment)
-        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
-    except (UnknownExperiment, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    exp, cfgs = resolve_grid(args)
+    if exp is None:
         return 2
     queue = slurm_queue()
     counts: dict[str, int] = {}

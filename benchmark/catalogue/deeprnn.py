@@ -133,7 +133,6 @@ def _cbm_r_and_t(cell, x, out, state):
 
 
 def fig3_outputs(runs_root, cfgs, out_dir, scale):
-    from models.nets.sequence import SequenceNet  # noqa: F401  (registers seq_*)
     from ..data.builtin_sequences import DIRECTIONS
 
     tidy, files = metric_table(runs_root, cfgs, out_dir, "deeprnn", "fig3",

@@ -1,9 +1,7 @@
 """scs: "Complex Sequential Understanding through the Awareness of Spatial and Temporal Concepts"."""
 from __future__ import annotations
 
-from pathlib import Path
 
-from ..config import RunConfig
 from ..analytic import plot_scs_chains, scs_fig3_table
 from . import Experiment, exact_figure, register
 

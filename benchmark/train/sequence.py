@@ -164,7 +164,7 @@ def _batched_overlap_loss(model, frames, label, clips, lam, max_gap):
     logits = logits.view(S, B, *logits.shape[1:])
     total = sum(_task_loss(logits[i], _slice_label(label, a, b), max_gap) for i, (a, b) in enumerate(clips))
     for i in range(1, S):
-        (pa, pb), (a, b) = clips[i - 1], clips[i]
+        (pa, pb), (a, _) = clips[i - 1], clips[i]
         if a < pb:
             n = pb - a
             total = total + lam * coherence_loss(logits[i][:, :n], logits[i - 1][:, a - pa:a - pa + n],
