@@ -16,9 +16,8 @@ from __future__ import annotations
 import glob
 import os
 import re
-import warnings
 
-from .video import VideoClassification, find_hint
+from .video import VideoClassification, find_hint, keep_existing, sample_exists
 
 __all__ = ["HMDB51", "check_layout", "read_splits", "classes_of"]
 
@@ -77,10 +76,6 @@ def _sample_path(root, cls: str, name: str, frames: bool) -> str:
     return os.path.join(str(root), VIDEO_DIR, cls, name)
 
 
-def _exists(path: str, frames: bool) -> bool:
-    return os.path.isdir(path) if frames else os.path.isfile(path)
-
-
 def _first_problem(root, splits, frames: bool) -> str | None:
     root = str(root)
     if not os.path.isdir(root):
@@ -127,7 +122,7 @@ def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
                 p = _sample_path(root, cls, name, frames)
                 if p not in seen:
                     seen.add(p)
-                    if not _exists(p, frames):
+                    if not sample_exists(p, frames):
                         missing.append(p)
     kind = "frame folder" if frames else "video"
     for p in missing[:MAX_LISTED]:
@@ -154,24 +149,9 @@ class HMDB51(VideoClassification):
             raise FileNotFoundError(f"HMDB-51 not found: {problem}\n  root: {root}")
         table = read_splits(root, split)
         classes = sorted(table)
-        samples, self.missing, listed = [], [], 0
-        for label, cls in enumerate(classes):
-            for name, mark in table[cls]:
-                if mark != MARKS[subset]:
-                    continue
-                listed += 1
-                p = _sample_path(root, cls, name, frames)
-                if _exists(p, frames):
-                    samples.append((p, label))
-                else:
-                    self.missing.append(p)
-        if not samples:
-            raise FileNotFoundError(
-                f"HMDB-51: none of the {listed} {subset} samples of split {split} exist "
-                f"(first expected: {self.missing[0] if self.missing else '-'}). {_how_to_get(root)}")
-        if self.missing:
-            warnings.warn(f"HMDB-51: {len(self.missing)} of {listed} listed samples are missing and left out "
-                          f"(first: {self.missing[0]})", RuntimeWarning, stacklevel=2)
+        listed = [(_sample_path(root, cls, name, frames), label) for label, cls in enumerate(classes)
+                  for name, mark in table[cls] if mark == MARKS[subset]]
+        samples, self.missing = keep_existing("HMDB-51", listed, frames, f"{subset} split {split}", _how_to_get(root))
         super().__init__(samples, classes, frames=frames, **kwargs)
         self.root, self.split, self.subset = root, int(split), subset
 

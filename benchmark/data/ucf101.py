@@ -21,9 +21,8 @@ folder is reported by :func:`check_layout` and raises in :class:`UCF101`.  Offic
 from __future__ import annotations
 
 import os
-import warnings
 
-from .video import VideoClassification, find_hint
+from .video import VideoClassification, find_hint, keep_existing, sample_exists
 
 __all__ = ["UCF101", "check_layout", "read_class_index", "read_split", "video_path", "frames_path"]
 
@@ -117,10 +116,6 @@ def _sample_path(root, entry: str, frames: bool) -> str:
     return frames_path(root, entry) if frames else video_path(root, entry)
 
 
-def _exists(path: str, frames: bool) -> bool:
-    return os.path.isdir(path) if frames else os.path.isfile(path)
-
-
 def _first_problem(root, splits, frames: bool) -> str | None:
     root = str(root)
     if not os.path.isdir(root):
@@ -167,7 +162,7 @@ def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
                 p = _sample_path(root, entry, frames)
                 if p not in seen:
                     seen.add(p)
-                    if not _exists(p, frames):
+                    if not sample_exists(p, frames):
                         missing.append(p)
     kind = "frame folder" if frames else "video"
     for p in missing[:MAX_LISTED]:
@@ -196,20 +191,9 @@ class UCF101(VideoClassification):
         classes, items, bad = _labelled(root, split, subset)
         if bad:
             raise ValueError("UCF-101 split files disagree with classInd.txt:\n  " + "\n  ".join(bad[:5]))
-        samples, self.missing = [], []
-        for entry, label in items:
-            p = _sample_path(root, entry, frames)
-            if _exists(p, frames):
-                samples.append((p, label))
-            else:
-                self.missing.append(p)
-        if not samples:
-            raise FileNotFoundError(
-                f"UCF-101: none of the {len(items)} samples of {list_file(root, split, subset)} exist "
-                f"(first expected: {_sample_path(root, items[0][0], frames) if items else '-'}). {_how_to_get(root)}")
-        if self.missing:
-            warnings.warn(f"UCF-101: {len(self.missing)} of {len(items)} listed samples are missing and left out "
-                          f"(first: {self.missing[0]})", RuntimeWarning, stacklevel=2)
+        listed = [(_sample_path(root, entry, frames), label) for entry, label in items]
+        samples, self.missing = keep_existing("UCF-101", listed, frames, list_file(root, split, subset),
+                                              _how_to_get(root))
         super().__init__(samples, classes, frames=frames, **kwargs)
         self.root, self.split, self.subset = root, int(split), subset
 

@@ -395,3 +395,24 @@ class VideoClassification(SkipCorrupt, Dataset):
             video = self.transform(video)
         return {"frames": to_tensor(video, self.as_float), "label": label, "video": path, "index": index}
 
+
+
+def sample_exists(path: str, frames: bool) -> bool:
+    """A listed sample is a video file, or (extracted frames) a folder of frames."""
+    return os.path.isdir(path) if frames else os.path.isfile(path)
+
+
+def keep_existing(title: str, listed: list[tuple[str, int]], frames: bool, what: str, how_to_get: str):
+    """Split listed (path, label) samples into those present and the missing paths.
+
+    None present: FileNotFoundError naming the first expected path and where to get the data; some
+    missing: one warning with the count and the first missing path (they are left out)."""
+    samples = [(p, lab) for p, lab in listed if sample_exists(p, frames)]
+    missing = [p for p, _ in listed if not sample_exists(p, frames)]
+    if not samples:
+        raise FileNotFoundError(f"{title}: none of the {len(listed)} samples of {what} exist "
+                                f"(first expected: {listed[0][0] if listed else '-'}). {how_to_get}")
+    if missing:
+        warnings.warn(f"{title}: {len(missing)} of {len(listed)} listed samples are missing and left out "
+                      f"(first: {missing[0]})", RuntimeWarning, stacklevel=3)
+    return samples, missing
