@@ -34,9 +34,9 @@ Model: ``seq_cbm`` (``models.nets.sequence.SequenceNet``, no stem), one training
 Schemes: ``bptt`` (``benchmark.train.sequence.loss``, scheme "bptt", one backward); ``oct_loss``
 (``benchmark.train.sequence.loss`` with scheme "overlap", clips of 10, overlap 0.25, state handed over
 detached, as the training loop calls it: the clip losses are summed, ONE backward at the end);
-``oct`` (the same clips, losses and detached hand-over, one backward per clip -- the gradient is the
-same, since each clip's loss only reaches that clip's graph: the hand-over state and the coherence
-target are detached).
+``oct`` (``benchmark.train.sequence.loss_backward``, what the training loop runs: the same clips,
+losses and detached hand-over, one backward per clip -- the gradient is the same, since each clip's
+loss only reaches that clip's graph: the hand-over state and the coherence target are detached).
 """
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from models.cells.cbm import _ACT, CBMCell
 from models.cells.convlstm import ConvLSTMCell
@@ -216,7 +215,6 @@ def _maxrss_mb() -> float:
 def memory_worker(spec: dict) -> dict:
     """One measurement, in this (fresh) process: build, baseline, one training step, peak."""
     from benchmark.config import RunConfig
-    from benchmark.schemes.coherence import coherence_loss
     from benchmark.train import sequence as seq
     from models import create_model
 
@@ -239,22 +237,9 @@ def memory_worker(spec: dict) -> dict:
         seq.loss(model, batch, cfg).backward()
         if scheme == "oct_loss":
             n_clips = len(seq.clip_plan(cfg, T))
-    else:  # the same clips/loss as seq.loss's sequential overlap scheme, one backward per clip
-        clips = seq.clip_plan(cfg, T)
-        n_clips = len(clips)
-        prev = prev_states = prev_logits = None
-        for a, b in clips:
-            state0 = None
-            if prev is not None and a > prev[0]:
-                state0 = seq._detach(prev_states[a - prev[0] - 1])
-            logits, states = model(frames[:, a:b], state0, keep_states=True)
-            loss = seq._task_loss(logits, label[:, a:b], 50)
-            if prev is not None and a < prev[1]:
-                n = prev[1] - a
-                loss = loss + 0.8 * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n])
-            (loss / n_clips).backward()
-            prev, prev_states = (a, b), seq._detach(states)
-            prev_logits = logits.detach()
+    else:  # what the training loop runs: benchmark.train.sequence.loss_backward, one backward per clip
+        n_clips = len(seq.clip_plan(cfg, T))
+        seq.loss_backward(model, batch, cfg)
     secs = time.perf_counter() - t0
     peak = _maxrss_mb()
     return dict(scheme=scheme, T=T, clips=n_clips, baseline_mb=base, peak_mb=peak, peak_minus_baseline_mb=peak - base,
@@ -327,7 +312,7 @@ def plot_memory(rows, path: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    labels = dict(bptt="full BPTT", oct_loss="OCT, sequence.loss (one backward)", oct="OCT, backward per clip")
+    labels = dict(bptt="full BPTT", oct_loss="OCT, summed loss (one backward)", oct="OCT, backward per clip (training loop)")
     for s, style in zip(SCHEMES, ("o-", "s--", "^-")):
         pts = sorted((r["T"], r["peak_minus_baseline_mb"]) for r in rows if r["scheme"] == s)
         ax.plot(*zip(*pts), style, label=labels[s])

@@ -87,16 +87,19 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         bar = tqdm(loader, desc=f"{cfg.model} seed {cfg.seed} epoch {epoch + 1}/{cfg.epochs}",
                    disable=not progress, leave=False)
         for batch in bar:
-            loss = task.loss(net, batch, cfg)
-            value = loss.item()
-            if dist is not None:  # weighted so that the step equals one process on the global batch
-                from ..distributed import loss_weight
+            opt.zero_grad(set_to_none=True)
+            if dist is None and hasattr(task, "loss_backward"):  # the task back-propagates (e.g. clip by clip)
+                value = task.loss_backward(net, batch, cfg)
+            else:
+                loss = task.loss(net, batch, cfg)
+                value = loss.item()
+                if dist is not None:  # weighted so that the step equals one process on the global batch
+                    from ..distributed import loss_weight
 
-                loss, value = dist.scale_loss(loss, loss_weight(task, batch))
+                    loss, value = dist.scale_loss(loss, loss_weight(task, batch))
+                loss.backward()
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite training loss {value} at epoch {epoch}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
             torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
             opt.step()
             total, n = total + value, n + 1

@@ -103,7 +103,15 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
     lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
     if cfg.scheme_kw.get("batched"):
         return _batched_overlap_loss(model, frames, label, clips, lam, max_gap)
-    total, prev, prev_states, prev_logits = 0.0, None, None, None
+    return sum(_overlap_terms(model, frames, label, clips, lam, init, max_gap)) / len(clips)
+
+
+def _overlap_terms(model, frames, label, clips, lam, init, max_gap):
+    """Yield each clip's loss (task loss + lam * coherence with the clip before), in clip order. The
+    handed-over state and the coherence target are detached, so each term's graph covers one clip only:
+    back-propagating term by term (``loss_backward``) gives the same gradients as the summed loss while
+    holding one clip's activations at a time."""
+    prev, prev_states, prev_logits = None, None, None
     for a, b in clips:
         state0 = None
         if prev is not None:
@@ -112,13 +120,29 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
             else:                    # released: clip i-1's final state
                 state0 = _detach(prev_states[-1])
         logits, states = model(frames[:, a:b], state0, keep_states=True)
-        total = total + _task_loss(logits, _slice_label(label, a, b), max_gap)
+        term = _task_loss(logits, _slice_label(label, a, b), max_gap)
         if prev is not None and a < prev[1]:  # the frames [a, prev_end) both clips saw
             n = prev[1] - a
-            total = total + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n],
-                                                 probabilities=logits.shape[-1] > 1)  # regression: raw outputs
-        prev, prev_states, prev_logits = (a, b), states, logits
-    return total / len(clips)
+            term = term + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n],
+                                               probabilities=logits.shape[-1] > 1)  # regression: raw outputs
+        yield term
+        prev, prev_states, prev_logits = (a, b), _detach(states), logits.detach()
+
+
+def loss_backward(model, batch, cfg: RunConfig) -> float:
+    """Loss and its gradients with the least memory: the overlap / LTSC schemes back-propagate clip by
+    clip (memory flat in the sequence length); every other scheme back-propagates its loss once."""
+    if cfg.scheme not in ("overlap", "ltsc") or cfg.scheme_kw.get("batched"):
+        value = loss(model, batch, cfg)
+        value.backward()
+        return value.item()
+    clips = clip_plan(cfg, batch["frames"].shape[1])
+    total = 0.0
+    for term in _overlap_terms(model, batch["frames"], batch["label"], clips, cfg.scheme_kw.get("lam", 0.8),
+                               cfg.scheme_kw.get("init", "timestamp"), cfg.data_kw.get("max_gap", 50)):
+        (term / len(clips)).backward()
+        total += term.item() / len(clips)
+    return total
 
 
 def _map_states(fn, *trees):

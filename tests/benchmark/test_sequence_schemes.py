@@ -88,3 +88,19 @@ def test_batched_overlap_clips_equal_the_sequential_timestamp_scheme():
     # and gradients flow into the model from the batched clips
     sequence.loss(model, batch, batched).backward()
     assert all(p.grad is not None for p in model.rnn.parameters())
+
+
+@pytest.mark.parametrize("scheme,init", [("overlap", "timestamp"), ("overlap", "previous_last"), ("bptt", None)])
+def test_clip_by_clip_backward_gives_the_summed_loss_and_its_gradients(scheme, init):
+    model, cfg, batch = _setup(scheme, lam=0.8, **({"init": init} if init else {}))
+    model.train()  # TD and BN batch statistics on: same draws in both calls thanks to the reseed
+    torch.manual_seed(1)
+    ref = sequence.loss(model, batch, cfg)
+    ref.backward()
+    want = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    torch.manual_seed(1)
+    value = sequence.loss_backward(model, batch, cfg)
+    assert value == pytest.approx(ref.item(), rel=1e-6)
+    for g, p in zip(want, model.parameters()):
+        torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-7)
