@@ -21,6 +21,11 @@ def comparison(reference: pd.DataFrame, reproduced: pd.DataFrame, scale: str) ->
     ref = reference.drop(columns=["paper", "table"]).rename(columns={"value": "paper"})
     rep = reproduced.reindex(columns=["row", "column", "reproduced", "n_seeds", "dataset"])
     df = ref.merge(rep, on=["row", "column"], how="left")
+    # cells the suite reproduces but the paper does not print (e.g. depths it skipped) follow, paper empty
+    keys = set(zip(ref["row"], ref["column"]))
+    extra = rep[[(r, c) not in keys for r, c in zip(rep["row"], rep["column"])]]
+    if len(extra):
+        df = pd.concat([df, extra.assign(reference_only=False)], ignore_index=True)
     df["delta"] = (df["reproduced"] - df["paper"]).round(4)
     df["scale"] = scale
     df["n_seeds"] = df["n_seeds"].fillna(0).astype(int)

@@ -39,11 +39,12 @@ PAPER_INPUT_CHANNELS = 128 + 3
 
 
 def polygon_runs(experiment: str, scale: str, seeds: int, data_root: str | None,
-                 cells=("convlstm", "cbm"), depths=(2, 5, 10, 15), td_schedule=POLYGON_TD) -> list[RunConfig]:
+                 rows: dict = CELL_ROW, depths=(2, 5, 10, 15), td_schedule=POLYGON_TD) -> list[RunConfig]:
+    """The polygon grid: one run per (cell, depth, seed); ``rows`` maps each cell to its table row label."""
     s = POLYGON_SCALES[scale]
     dataset = "cityscapes" if data_root else s["dataset"]
     cfgs = []
-    for cell in cells:
+    for cell in rows:
         for depth in depths:
             widths = scaled_widths(depth, s["model_kw"]["width_mult"])
             cost = count_parameters(build_stack(cell, s["model_kw"]["feat_channels"] + 3, widths))
@@ -53,7 +54,7 @@ def polygon_runs(experiment: str, scale: str, seeds: int, data_root: str | None,
                     seed=seed, model_kw=dict(s["model_kw"]), dataset=dataset, data_root=data_root,
                     data_kw=dict(s["data_kw"]), epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"],
                     grad_clip=5.0, td_schedule=td_schedule if cell == "cbm" else (),
-                    labels=dict(cell=cell, depth=depth, row=f"{CELL_ROW[cell]} {depth}", cost=cost))
+                    labels=dict(cell=cell, depth=depth, row=f"{rows[cell]} {depth}", cost=cost))
                 validate(cfg)
                 cfgs.append(cfg)
     return cfgs
@@ -75,15 +76,21 @@ def _iou_cells(results: pd.DataFrame) -> pd.DataFrame:
                         ).reset_index().assign(column="IoU")
 
 
-def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+def polygon_table(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str, paper: str, table: str,
+                  rows: dict, caption: str) -> list[Path]:
+    """IoU from the runs and RNN parameters counted from the paper-size modules, beside the paper's."""
     results = load_results(runs_root, cfgs)
     params = pd.DataFrame([
-        {"row": f"{CELL_ROW[c]} {d}", "column": "# params of RNN", "reproduced": rnn_params_millions(c, d),
+        {"row": f"{label} {d}", "column": "# params of RNN", "reproduced": rnn_params_millions(c, d),
          "n_seeds": 0, "dataset": "none (counted from the built paper-size modules)"}
-        for c in CELL_ROW for d in POLYGON_WIDTHS])
-    tidy = comparison(load_reference("deeprnn", "table6"), pd.concat([params, _iou_cells(results)]), scale)
-    files = write_table(tidy, out_dir / "tables" / "deeprnn", "table6",
-                        "deeprnn Table 6: Polygon-RNN IoU (%) on Cityscapes and RNN parameters by depth")
+        for c, label in rows.items() for d in POLYGON_WIDTHS])
+    tidy = comparison(load_reference(paper, table), pd.concat([params, _iou_cells(results)]), scale)
+    return write_table(tidy, out_dir / "tables" / paper, table, caption)
+
+
+def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+    files = polygon_table(runs_root, cfgs, out_dir, scale, "deeprnn", "table6", CELL_ROW,
+                          "deeprnn Table 6: Polygon-RNN IoU (%) on Cityscapes and RNN parameters by depth")
     curves = load_curves(runs_root, cfgs)
     for cell, name, what in (("convlstm", "fig7a", "Polyg-LSTM"), ("cbm", "fig7b", "Polyg-CBM (TD 1.0 -> 0.8 -> 0.5)")):
         sub = curves[curves["cell"] == cell] if len(curves) else curves

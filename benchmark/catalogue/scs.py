@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..analytic import plot_scs_chains, scs_fig3_table
 from . import Experiment, exact_figure, register
+from .deeprnn import FIG5_SCALES, gap_outputs, polygon_runs, polygon_table
 
 
 register(exact_figure(
@@ -11,8 +12,25 @@ register(exact_figure(
     scs_fig3_table, plot_scs_chains, "fig3_chains"))
 
 
+# ---------------------------------------------------------------- Polygon-RNN depth sweep (Table 4)
+SCS_TABLE4_ROWS = {"convlstm": "Polyg-LSTM", "convgru": "Polyg-GRU", "cbm": "Polyg-CBM [30]", "scs": "Polyg-SCS"}
+
+
+def table4_outputs(runs_root, cfgs, out_dir, scale):
+    return polygon_table(runs_root, cfgs, out_dir, scale, "scs", "table4", SCS_TABLE4_ROWS,
+                         "scs Table 4: Polygon-RNN IoU (%) and RNN parameters, LSTM / GRU / CBM / SCS by depth")
+
+
+register(Experiment(
+    id="scs.table4",
+    title="Polygon-RNN depth sweep 2/5/10/15 with LSTM, GRU, CBM and SCS: IoU and RNN parameters",
+    # SCS trained as a plain stack here (TD schedule on CBM only); sub-goal losses, LTSC and ASTSGD for the
+    # outline task are not wired yet
+    make_runs=lambda scale, seeds, root: polygon_runs("scs.table4", scale, seeds, root, rows=SCS_TABLE4_ROWS),
+    make_outputs=table4_outputs))
+
+
 # ---------------------------------------------------------------- toy experiments
-from .deeprnn import FIG5_SCALES, gap_outputs  # noqa: E402
 from .toys import capture_last_layer, feature_map_figure, load_trained, metric_table, sequence_run  # noqa: E402
 
 LTSC_SCHEMES = {"clips": "SCS, plain clip sampling", "ltsc": "SCS + LTSC"}
