@@ -32,10 +32,11 @@ def comparison(reference: pd.DataFrame, reproduced: pd.DataFrame, scale: str) ->
     return df.reindex(columns=TIDY_COLUMNS)
 
 
-def wide(tidy: pd.DataFrame) -> pd.DataFrame:
-    """The paper's layout: rows in paper order, '<column> (paper)' and '<column> (ours)' side by side."""
+def wide(tidy: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """The paper's layout: rows in paper order, '<column> (paper)' and '<column> (ours)' side by side
+    (columns in first-appearance order unless ``columns`` gives the paper's)."""
     rows = list(dict.fromkeys(tidy["row"]))
-    cols = list(dict.fromkeys(tidy["column"]))
+    cols = columns or list(dict.fromkeys(tidy["column"]))
     out = pd.DataFrame(index=pd.Index(rows, name="model"))
     for col in cols:
         sub = tidy[tidy["column"] == col].set_index("row")
@@ -45,12 +46,13 @@ def wide(tidy: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(tidy: pd.DataFrame, out_dir: Path, name: str, caption: str) -> list[Path]:
+def write_table(tidy: pd.DataFrame, out_dir: Path, name: str, caption: str,
+                columns: list[str] | None = None) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv, md, tex = (out_dir / f"{name}.{ext}" for ext in ("csv", "md", "tex"))
     tidy.to_csv(csv, index=False)
-    table = wide(tidy)
+    table = wide(tidy, columns)
     scale = ", ".join(sorted(set(tidy["scale"].dropna())))
     datasets = ", ".join(sorted(set(tidy["dataset"].dropna()))) or "-"
     notes = [f"- {r.row} / {r.column}: {r.note}" for r in tidy.itertuples() if isinstance(r.note, str) and r.note]

@@ -60,7 +60,7 @@ def register(exp: Experiment) -> Experiment:
 
 
 def _load() -> None:
-    from . import deeprnn, scs  # noqa: F401  (registers their experiments)
+    from . import deeprnn, prernn, scs  # noqa: F401  (registers their experiments)
 
 
 def list_ids() -> list[str]:

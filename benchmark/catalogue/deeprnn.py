@@ -108,6 +108,22 @@ register(Experiment(
 ))
 
 
+def table5_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+    """deeprnn Table 5: how many layers of each width the 2/5/10/15-layer polygon RNNs have, read off the
+    widths the models are built from."""
+    cells = pd.DataFrame([{"row": f"{d}-layer model", "column": str(w), "reproduced": POLYGON_WIDTHS[d].count(w),
+                           "n_seeds": 0, "dataset": "none (the built models' widths)"}
+                          for d in POLYGON_WIDTHS for w in sorted(set(POLYGON_WIDTHS[d]), reverse=True)])
+    tidy = comparison(load_reference("deeprnn", "table5"), cells, scale)
+    return write_table(tidy, out_dir / "tables" / "deeprnn", "table5",
+                       "deeprnn Table 5: layers of each width in the polygon RNNs (exact)",
+                       columns=["256", "128", "64", "32", "8"])
+
+
+register(Experiment(id="deeprnn.table5", title="Channel layout of the 2/5/10/15-layer polygon RNNs (exact, no data)",
+                    make_runs=lambda scale, seeds, root: [], make_outputs=table5_outputs))
+
+
 # ---------------------------------------------------------------- analytic figures (no runs, no data)
 register(exact_figure(
     "deeprnn.fig2", "Expected number of back-propagation paths of each length under TD rates 0, 0.5, 1 (exact)",
