@@ -28,15 +28,19 @@ def xavier_init_(cell: nn.Module) -> None:
             nn.init.zeros_(p)
 
 
-class VRNNCell(nn.Module):
-    """``init="xavier"`` (default, the repo's convention) or ``"torch"`` (PyTorch's own init)."""
+class FusedVectorCell(nn.Module):
+    """A vector cell whose state is one tensor, run by PyTorch's fused cell ``torch_cell``.
+    ``init="xavier"`` (default, the repo's convention) or ``"torch"`` (PyTorch's own init)."""
+
+    torch_cell: type = nn.RNNCell
+    cell_kw: dict = {}
 
     def __init__(self, in_channels: int, hidden_channels: int, bias: bool = True, init: str = "xavier"):
         super().__init__()
         if init not in ("xavier", "torch"):
             raise ValueError(f"init must be 'xavier' or 'torch', got {init!r}")
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
-        self.cell = nn.RNNCell(in_channels, hidden_channels, bias=bias, nonlinearity="tanh")
+        self.cell = self.torch_cell(in_channels, hidden_channels, bias=bias, **self.cell_kw)
         if init == "xavier":
             xavier_init_(self.cell)
 
@@ -48,3 +52,7 @@ class VRNNCell(nn.Module):
         check_input(self, x, spatial=False)
         h = self.cell(x, state)
         return h, h
+
+
+class VRNNCell(FusedVectorCell):
+    torch_cell, cell_kw = nn.RNNCell, {"nonlinearity": "tanh"}
