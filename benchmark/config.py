@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCALES = ("smoke", "cpu", "paper")
-TASKS = ("polygon", "sequence")
+# training entry points: benchmark/train/<task>.py
+TASKS = ("polygon", "sequence", "action", "subgoal", "prediction", "landmarks", "gesture", "steering",
+         "nowcast")
 SCHEMES = ("bptt", "clips", "overlap", "ltsc")
-DATASETS = ("builtin", "cityscapes")
+# "builtin" (the embedded stand-ins) or a real data set of benchmark/data/registry.py
+DATASETS = ("builtin", "cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai",
+            "livi", "radar")
 
 
 @dataclass(frozen=True)

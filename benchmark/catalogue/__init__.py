@@ -59,8 +59,16 @@ def register(exp: Experiment) -> Experiment:
     return exp
 
 
+# modules that register experiments (each paper's file, and one per task shared across papers)
+CATALOGUE_MODULES = ("deeprnn", "prernn", "scs", "action", "subgoal", "prediction", "landmarks", "gestures", "driving",
+                     "overview")
+
+
 def _load() -> None:
-    from . import deeprnn, prernn, scs  # noqa: F401  (registers their experiments)
+    import importlib
+
+    for name in CATALOGUE_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def list_ids() -> list[str]:
