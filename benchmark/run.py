@@ -2,6 +2,7 @@
                           [--data-root PATH] [--runs-dir DIR] [--out-dir DIR] [--no-wait]
                           [--profile NAME|PATH] [--dry-run]
 python -m benchmark.run list
+python -m benchmark.run all | PAPER.all [--scale ...]      (every experiment, or every one of a paper)
 
 Runs the grid of a catalogue experiment (skipping every run that already finished), then writes its
 tables (``<out-dir>/tables/<paper>/``) and figures (``<out-dir>/figures/<paper>/``).
@@ -16,6 +17,7 @@ from pathlib import Path
 from .catalogue import UnknownExperiment, list_ids, resolve
 from .cli import add_grid_arguments
 from .launch import CLUSTERS, launch, load_profile, plan
+from .results import run_dir
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         for i in list_ids():
             exp = resolve(i)
             print(f"{i:<24} {exp.title}")
+        papers = sorted({i.split(".")[0] for i in list_ids()})
+        print(f"{'all':<24} every experiment above, one sweep, then every table and figure")
+        for paper in papers:
+            print(f"{paper + '.all':<24} every {paper} experiment")
         return 0
+    if args.experiment == "all" or args.experiment.endswith(".all"):
+        return run_many(args)
     try:
         exp = resolve(args.experiment)
     except UnknownExperiment as e:
@@ -72,11 +80,100 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.runs_dir}/ (python -m benchmark.status {exp.id} --scale {args.scale} --runs-dir {args.runs_dir})")
         return 0
     files = exp.outputs(Path(args.runs_dir), cfgs, Path(args.out_dir), args.scale)
+    record_outputs(Path(args.out_dir), exp, args.scale, files, Path(args.runs_dir), cfgs)
     print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
           + f" in {time.time() - t0:.1f}s")
     for f in files:
         print(f"  wrote {f}")
     return 1 if counts.get("failed") else 0
+
+
+def selected_ids(name: str) -> list[str]:
+    """``all`` -> every id; ``<paper>.all`` -> that paper's ids (unknown paper: the valid ones)."""
+    ids = list_ids()
+    if name == "all":
+        return ids
+    paper = name[: -len(".all")]
+    chosen = [i for i in ids if i.split(".")[0] == paper]
+    if not chosen:
+        papers = sorted({i.split(".")[0] for i in ids})
+        raise UnknownExperiment(f"no experiments for paper {paper!r}; use one of: all, "
+                                + ", ".join(f"{p}.all" for p in papers))
+    return chosen
+
+
+def run_many(args) -> int:
+    """Every selected experiment: one sweep over the union of their grids (a run shared by two experiments
+    trains once), then each experiment's tables and figures; a failing experiment is reported and the
+    others still write theirs."""
+    try:
+        ids = selected_ids(args.experiment)
+    except UnknownExperiment as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.data_root:
+        print("error: --data-root names one data set; run each paper-scale experiment with its own "
+              "(python -m benchmark.run ID --scale paper --data-root PATH)", file=sys.stderr)
+        return 2
+    runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
+    grids = {i: resolve(i).runs(args.scale, args.seeds, None) for i in ids}
+    union = list({str(run_dir(runs_root, c)): c for cfgs in grids.values() for c in cfgs}.values())
+    print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")
+    profile = load_profile(args.profile)
+    if args.dry_run:
+        if union:
+            print(plan(union, runs_root, args.cluster, profile=profile,
+                       max_parallel=args.max_parallel).describe(runs_root))
+        return 0
+    t0 = time.time()
+    counts = launch(union, runs_root, args.cluster, max_parallel=args.max_parallel, wait=not args.no_wait,
+                    profile=profile) if union else {}
+    if args.no_wait:
+        print(f"submitted {counts.get('submitted', 0)} runs; collect later with the same command")
+        return 0
+    failed = []
+    for i in ids:
+        exp = resolve(i)
+        try:
+            files = exp.outputs(runs_root, grids[i], out_dir, args.scale)
+        except Exception as e:  # one experiment's outputs never stop the others'
+            failed.append(i)
+            print(f"{i}: outputs failed: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
+        record_outputs(out_dir, exp, args.scale, files, runs_root, grids[i])
+        print(f"{i}: wrote {len(files)} files")
+    print(f"{args.experiment} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+          + f" in {time.time() - t0:.1f}s" + (f"; outputs failed for {', '.join(failed)}" if failed else ""))
+    return 1 if failed or counts.get("failed") else 0
+
+
+MANIFEST = "manifest.json"
+
+
+def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs) -> Path:
+    """Note in ``<out-dir>/tables/manifest.json`` which files an experiment wrote, at which scale and from
+    how many finished runs (the report reads it)."""
+    import json
+    from datetime import datetime, timezone
+
+    from .results import run_status
+    from .train.checkpoint import atomic_write_json
+
+    path = Path(out_dir) / "tables" / MANIFEST
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    rel = []
+    for f in files:
+        f = Path(f)
+        try:
+            rel.append(str(f.resolve().relative_to(Path(out_dir).resolve())))
+        except ValueError:
+            rel.append(str(f))
+    manifest[exp.id] = {"title": exp.title, "scale": scale, "files": rel, "runs": len(cfgs),
+                        "runs_done": sum(run_status(run_dir(runs_root, c)) == "done" for c in cfgs),
+                        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, dict(sorted(manifest.items())))
+    return path
 
 
 def _check_data(cfgs) -> None:

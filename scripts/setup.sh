@@ -40,4 +40,10 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         rm -rf "$tmp"
     fi
 fi
+# the report test renders report/index.html in headless Chromium (Debian package `chromium`)
+if [ "$extras" = test ] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+        || echo "setup: chromium not installed; the report screenshot test will be skipped"
+fi
 echo "setup: done"
