@@ -91,6 +91,9 @@ def validate(cfg: RunConfig) -> None:
         problems.append(f"scheme={cfg.scheme!r}: use one of {SCHEMES}")
     if cfg.scheme in ("clips", "overlap", "ltsc") and "clip_len" not in cfg.scheme_kw:
         problems.append(f"scheme={cfg.scheme!r} needs scheme_kw['clip_len']")
+    if cfg.task == "polygon" and cfg.scheme != "bptt":
+        problems.append(f"scheme={cfg.scheme!r}: the polygon task trains with full BPTT only (clip schemes are "
+                        "not wired for it); use scheme='bptt'")
     if cfg.dataset not in DATASETS:
         problems.append(f"dataset={cfg.dataset!r}: use one of {DATASETS}")
     if cfg.dataset != "builtin" and not cfg.data_root:

@@ -20,7 +20,7 @@ from ..results import load_curves, run_dir, run_status  # noqa: E402
 from ..tables import comparison, write_table  # noqa: E402
 from . import Experiment, register  # noqa: E402
 from .deeprnn import POLYGON_TD, polygon_runs  # noqa: E402
-from .scs import SCS_TABLE4_ROWS  # noqa: E402
+from .scs import SCS_TABLE4_ROWS, TABLE8_OUTLINE, table4_runs  # noqa: E402
 
 
 def _replace(cfg, experiment: str, labels: dict, **changes):
@@ -102,14 +102,15 @@ def q_decay(q0: float, epochs: int) -> tuple:
 
 def scs_fig5_runs(scale, seeds, root):
     rows = {"convlstm": SCS_TABLE4_ROWS["convlstm"], "scs": SCS_TABLE4_ROWS["scs"]}
-    base = [c for c in polygon_runs("scs.table4", scale, seeds, root, rows=SCS_TABLE4_ROWS) if c.labels["cell"] in rows]
+    base = [c for c in table4_runs(scale, seeds, root) if c.labels["cell"] in rows]
     for c in base:
         c.labels.setdefault("q0", 0.0)
     extra = []
+    paper = TABLE8_OUTLINE["scs"] if scale == "paper" else {}
     for cfg in polygon_runs("scs.fig5", scale, seeds, root, rows={"scs": rows["scs"]}, depths=(FIG5_Q_DEPTH,)):
         for q0 in FIG5_Q0:
             extra.append(_replace(cfg, "scs.fig5", dict(q0=q0, row=f"{cfg.labels['row']} q0 {q0}"),
-                                  stsgd_schedule=q_decay(q0, cfg.epochs)))
+                                  stsgd_schedule=q_decay(q0, cfg.epochs), **paper))
     return base + extra
 
 
