@@ -48,19 +48,21 @@ def fig7_runs(scale, seeds, root):
         for final in FIG7C_FINAL_TD:
             extra.append(_replace(cfg, "deeprnn.fig7", dict(td_final=final, row=f"{cfg.labels['row']} TD {final}"),
                                   td_schedule=td_decay(final)))
-    for cfg in base:
-        if cfg.labels["cell"] == "cbm":
-            cfg.labels.setdefault("td_final", 0.5)
-    return base + extra
+    return base + extra  # (labels are hashed: the Table 6 runs keep theirs; no td_final label = 0.5)
+
+
+def _with_default(curves: pd.DataFrame, label: str, value: float) -> pd.DataFrame:
+    if len(curves):
+        curves[label] = curves[label].fillna(value) if label in curves else value
+    return curves
 
 
 def fig7_outputs(runs_root, cfgs, out_dir, scale):
-    curves = load_curves(runs_root, cfgs)
+    curves = _with_default(load_curves(runs_root, cfgs), "td_final", 0.5)
     fig_dir = Path(out_dir) / "figures" / "deeprnn"
     files = []
     for cell, name, what in (("convlstm", "fig7a", "Polyg-LSTM"), ("cbm", "fig7b", "Polyg-CBM (TD 1.0 -> 0.8 -> 0.5)")):
-        sub = curves[(curves["cell"] == cell) & (curves.get("td_final", 0.5).fillna(0.5) == 0.5)
-                     if cell == "cbm" else (curves["cell"] == cell)] if len(curves) else curves
+        sub = curves[(curves["cell"] == cell) & (curves["td_final"] == 0.5)] if len(curves) else curves
         files.append(training_curves(sub, "depth", fig_dir / f"{name}.png",
                                      f"deeprnn Fig. 7{name[-1]}: {what} by depth ({scale} scale)", hue_label="layers"))
     sub = curves[(curves["cell"] == "cbm") & curves["depth"].isin(FIG7C_DEPTHS)] if len(curves) else curves
@@ -103,9 +105,7 @@ def q_decay(q0: float, epochs: int) -> tuple:
 def scs_fig5_runs(scale, seeds, root):
     rows = {"convlstm": SCS_TABLE4_ROWS["convlstm"], "scs": SCS_TABLE4_ROWS["scs"]}
     base = [c for c in table4_runs(scale, seeds, root) if c.labels["cell"] in rows]
-    for c in base:
-        c.labels.setdefault("q0", 0.0)
-    extra = []
+    extra = []  # (labels are hashed: the Table 4 runs keep theirs; no q0 label = 0)
     paper = TABLE8_OUTLINE["scs"] if scale == "paper" else {}
     for cfg in polygon_runs("scs.fig5", scale, seeds, root, rows={"scs": rows["scs"]}, depths=(FIG5_Q_DEPTH,)):
         for q0 in FIG5_Q0:
@@ -148,7 +148,7 @@ def outline_examples(runs_root: Path, cfg, out: Path, title: str, n: int = 6) ->
 
 
 def scs_fig5_outputs(runs_root, cfgs, out_dir, scale):
-    curves = load_curves(runs_root, cfgs)
+    curves = _with_default(load_curves(runs_root, cfgs), "q0", 0.0)
     fig_dir = Path(out_dir) / "figures" / "scs"
     files = []
     for cell, name, what in (("convlstm", "fig5c_lstm", "Polyg-LSTM"), ("scs", "fig5c_scs", "Polyg-SCS")):
@@ -159,7 +159,7 @@ def scs_fig5_outputs(runs_root, cfgs, out_dir, scale):
     files.append(training_curves(sub, "q0", fig_dir / "fig5c_q.png",
                                  f"scs Fig. 5c: {FIG5_Q_DEPTH}-layer Polyg-SCS by initial q ({scale} scale)",
                                  hue_label="initial q"))
-    done = [c for c in cfgs if c.labels["cell"] == "scs" and c.labels.get("q0") == 0.0
+    done = [c for c in cfgs if c.labels["cell"] == "scs" and c.labels.get("q0", 0.0) == 0.0
             and run_status(run_dir(runs_root, c)) == "done"]
     if done:
         best = max(done, key=lambda c: c.labels["depth"])
