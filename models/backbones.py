@@ -42,11 +42,29 @@ def scaled(channels: int, width: float) -> int:
     return max(1, int(round(channels * width)))
 
 
+def weights_path(pretrained) -> str | None:
+    """``pretrained`` given as a state-dict file of the backbone itself (str / PathLike; any ``width``, e.g.
+    stand-in weights trained offline at a narrow width): its path; else None."""
+    return os.fspath(pretrained) if isinstance(pretrained, (str, os.PathLike)) else None
+
+
+def load_weights_file(module: nn.Module, path: str, name: str) -> nn.Module:
+    """Load a state-dict file saved from the same backbone class at the same width (strict)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name}: pretrained state dict {path!r} not found")
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    missing, unexpected = module.load_state_dict(sd.get("state_dict", sd), strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"{name}: state dict {path!r} does not fit (same class and width needed): "
+                           f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return module
+
+
 def _check_width(width: float, pretrained, name: str) -> float:
     width = float(width)
     if not (width > 0 and width == width and width != float("inf")):
         raise ValueError(f"{name}: width must be a positive finite number, got {width!r}")
-    if width != 1.0 and pretrained:
+    if width != 1.0 and pretrained and weights_path(pretrained) is None:
         raise ValueError(f"{name}: pretrained weights exist only at width=1 (the paper's size); got "
                          f"width={width!r} with pretrained={pretrained!r}. Use pretrained=False to train a narrow "
                          f"{name} from scratch.")
@@ -77,8 +95,9 @@ class VGG(nn.Module):
     def __init__(self, name: str = "vgg16", pretrained: bool = False, drop_rate: float = 0.5, width: float = 1.0):
         super().__init__()
         self.width = width = _check_width(width, pretrained, name)
+        path = weights_path(pretrained)
         if width == 1.0:
-            tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+            tm = _timm().create_model(name, pretrained=bool(pretrained) and path is None, num_classes=0)
         else:
             tm = self._narrow_timm_vgg(name, width)
         self.features = tm.features  # conv1_1 ... conv5_3, ReLU, pool5 (last module)
@@ -88,6 +107,8 @@ class VGG(nn.Module):
         self.drop = nn.Dropout(drop_rate)
         self.feature_dims = {"pool5": self.fc6.in_features, "fc6": self.fc6.out_features,
                              "fc7": self.fc7.out_features}
+        if path is not None:
+            load_weights_file(self, path, name)
 
     @staticmethod
     def _narrow_timm_vgg(name: str, width: float) -> nn.Module:
@@ -189,14 +210,17 @@ class ResNet(nn.Module):
     def __init__(self, name: str = "resnet50", pretrained: bool = False, width: float = 1.0):
         super().__init__()
         self.width = width = _check_width(width, pretrained, name)
+        path = weights_path(pretrained)
         if width == 1.0:
-            tm = _timm().create_model(name, pretrained=pretrained, num_classes=0)
+            tm = _timm().create_model(name, pretrained=bool(pretrained) and path is None, num_classes=0)
         else:
             tm = self._narrow_timm_resnet(name, width)
         self.stem = nn.Sequential(tm.conv1, tm.bn1, tm.act1, tm.maxpool)
         self.layer1, self.layer2, self.layer3, self.layer4 = tm.layer1, tm.layer2, tm.layer3, tm.layer4
         self.num_features = tm.num_features
         self.feature_dims = {"pool5": tm.num_features}
+        if path is not None:
+            load_weights_file(self, path, name)
 
     @staticmethod
     def _narrow_timm_resnet(name: str, width: float) -> nn.Module:
@@ -256,17 +280,52 @@ class InceptionV1(nn.Module):
     taps = ("pool5",)
     feature_dims = {"pool5": 1024}
 
-    def __init__(self, pretrained: bool = False):
+    def __init__(self, pretrained: bool = False, width: float = 1.0):
         super().__init__()
         from torchvision.models import GoogLeNet_Weights, googlenet
 
-        if pretrained:
+        self.width = width = _check_width(width, pretrained, "inception_v1")
+        path = weights_path(pretrained)
+        if pretrained and path is None:
             net = googlenet(weights=GoogLeNet_Weights.IMAGENET1K_V1, aux_logits=False)
         else:
             net = googlenet(weights=None, aux_logits=False, init_weights=True, transform_input=False)
+            if width != 1.0:
+                self._narrow(net, width)
         net.fc = nn.Identity()
         net.dropout = nn.Identity()
         self.net = net
+        self.feature_dims = {"pool5": getattr(net.inception5b, "out_channels", 1024)}
+        if path is not None:
+            load_weights_file(self, path, "inception_v1")
+
+    # torchvision GoogLeNet's layout: (in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) per block
+    _INCEPTION = {"inception3a": (192, 64, 96, 128, 16, 32, 32), "inception3b": (256, 128, 128, 192, 32, 96, 64),
+                  "inception4a": (480, 192, 96, 208, 16, 48, 64), "inception4b": (512, 160, 112, 224, 24, 64, 64),
+                  "inception4c": (512, 128, 128, 256, 24, 64, 64), "inception4d": (512, 112, 144, 288, 32, 64, 64),
+                  "inception4e": (528, 256, 160, 320, 32, 128, 128), "inception5a": (832, 256, 160, 320, 32, 128, 128),
+                  "inception5b": (832, 384, 192, 384, 48, 128, 128)}
+
+    @classmethod
+    def _narrow(cls, net: nn.Module, width: float) -> None:
+        """Every conv of the torchvision GoogLeNet narrowed to ``width`` (same modules, names and init)."""
+        from torchvision.models.googlenet import BasicConv2d, Inception
+
+        s = lambda c: scaled(c, width)  # noqa: E731
+        net.conv1 = BasicConv2d(3, s(64), kernel_size=7, stride=2, padding=3)
+        net.conv2 = BasicConv2d(s(64), s(64), kernel_size=1)
+        net.conv3 = BasicConv2d(s(64), s(192), kernel_size=3, padding=1)
+        prev = s(192)
+        for name, (_, c1, r3, c3, r5, c5, pp) in cls._INCEPTION.items():
+            block = Inception(prev, s(c1), s(r3), s(c3), s(r5), s(c5), s(pp))
+            block.out_channels = prev = s(c1) + s(c3) + s(c5) + s(pp)
+            setattr(net, name, block)
+        for m in net.modules():  # torchvision's init_weights: truncated normal convs, BN weight 1 bias 0
+            if isinstance(m, nn.Conv2d):
+                nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
 
     def forward(self, x, tap: str = "pool5"):
         if tap != "pool5":
@@ -274,8 +333,9 @@ class InceptionV1(nn.Module):
         return self.net(x)
 
 
-def inception_v1(pretrained: bool = False) -> InceptionV1:
-    return InceptionV1(pretrained=pretrained)
+def inception_v1(pretrained: bool = False, width: float = 1.0) -> InceptionV1:
+    """InceptionV1 (torchvision GoogLeNet); ``width`` scales every conv (1.0 = the true size, pool5 1024)."""
+    return InceptionV1(pretrained=pretrained, width=width)
 
 
 # --------------------------------------------------------------------------------------------- C3D

@@ -9,6 +9,7 @@ final ``result.json``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import time
@@ -51,7 +52,9 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     torch.set_num_threads(max(1, cfg.threads))
     seed_everything(cfg.seed)
     task = task_module(cfg.task)
-    model, train_set, test_set, collate = task.build(cfg)
+    # a task whose build takes ``run_dir`` gets it (e.g. to find a pretraining run beside this one)
+    build_kw = {"run_dir": run_dir} if "run_dir" in inspect.signature(task.build).parameters else {}
+    model, train_set, test_set, collate = task.build(cfg, **build_kw)
     if model_hook is not None:
         model = model_hook(model)
     main = dist is None or dist.main
@@ -118,6 +121,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     if not main:
         return {}
     final = history[-1]
+    if hasattr(task, "save_outputs"):  # task files beside the result (action: per-video test scores)
+        task.save_outputs(model, test_set, cfg, run_dir)
     result = {
         "status": "done",
         "final": final,
