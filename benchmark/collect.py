@@ -1,4 +1,4 @@
-"""python -m benchmark.collect ID [--scale smoke|cpu|paper] [--seeds N] [--data-root PATH] [--runs-dir DIR]
+"""python -m benchmark.collect ID|all|PAPER.all [--scale smoke|cpu|paper] [--seeds N] [--data-root PATH] [--runs-dir DIR]
                               [--out-dir DIR]
 
 Builds the experiment's tables and figures from whatever runs have finished, without launching
@@ -41,12 +41,31 @@ def missing_runs(runs_root: Path, cfgs) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.experiment == "all" or args.experiment.endswith(".all"):
+        from .catalogue import UnknownExperiment
+        from .run import selected_ids
+
+        try:
+            ids = selected_ids(args.experiment)
+        except UnknownExperiment as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        codes = [collect_one(args, i) for i in ids]
+        return 2 if 2 in codes else max(codes)
+    return collect_one(args, args.experiment)
+
+
+def collect_one(args, experiment: str) -> int:
+    from .run import record_outputs
+
+    args = argparse.Namespace(**{**vars(args), "experiment": experiment})
     exp, cfgs = resolve_grid(args)
     if exp is None:
         return 2
     runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
     missing = missing_runs(runs_root, cfgs)
     files = exp.outputs(runs_root, cfgs, out_dir, args.scale)
+    record_outputs(out_dir, exp, args.scale, files, runs_root, cfgs)
     name = exp.id.split(".", 1)[1]
     miss_csv = out_dir / "tables" / exp.paper / f"{name}.missing.csv"
     if len(missing):
