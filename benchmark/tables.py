@@ -58,7 +58,7 @@ def write_table(tidy: pd.DataFrame, out_dir: Path, name: str, caption: str,
     notes = [f"- {r.row} / {r.column}: {r.note}" for r in tidy.itertuples() if isinstance(r.note, str) and r.note]
     md.write_text(f"**{caption}**\n\nScale: `{scale}`; data: {datasets}. Empty 'ours' cells: no run "
                   f"fills them (reference-only rows) or none has finished yet.\n\n"
-                  + table.astype(object).where(table.notna(), None).to_markdown(floatfmt=".2f", missingval="") + "\n"
+                  + table.astype(object).where(table.notna(), None).to_markdown(floatfmt=".4g", missingval="") + "\n"
                   + ("\nNotes on the reference values:\n" + "\n".join(notes) + "\n" if notes else ""))
-    tex.write_text(table.to_latex(float_format="%.2f", na_rep="--", caption=caption, label=f"tab:{name}"))
+    tex.write_text(table.to_latex(float_format="%.4g", na_rep="--", caption=caption, label=f"tab:{name}"))
     return [csv, md, tex]
