@@ -266,9 +266,11 @@ def _check_cell(cell: str, allowed) -> None:
 
 
 def backbone15(cell: str, in_channels: int = 512, width: int = 512, depth: int = 15, block: int = 5,
-               **cell_kw) -> DeepRecurrentNet:
+               shortcuts: bool = True, **cell_kw) -> DeepRecurrentNet:
     """The 15-layer backbone-supported net: ``depth`` cells of ``width`` channels; after every ``block``
-    cells a 1x1 conv + BN + ReLU shortcut from the block's input and a 2x2 max-pool (ceil mode)."""
+    cells a 1x1 conv + BN + ReLU shortcut from the block's input and a 2x2 max-pool (ceil mode).
+    ``shortcuts=False`` leaves the shortcuts out (deeprnn Table 1's shallow "1-layer CBM": ``depth=1,
+    block=1, shortcuts=False``, one CBM layer on the backbone like the 1-layer LSTM)."""
     _check_cell(cell, BACKBONE_CELL_DEFAULTS)
     if depth % block:
         raise ValueError(f"depth {depth} is not a multiple of the block size {block}")
@@ -279,7 +281,7 @@ def backbone15(cell: str, in_channels: int = 512, width: int = 512, depth: int =
         c = width
     blocks = []
     for b in range(depth // block):
-        blocks.append((block, conv_bn_relu(in_channels if b == 0 else width, width),
+        blocks.append((block, conv_bn_relu(in_channels if b == 0 else width, width) if shortcuts else None,
                        nn.MaxPool2d(2, 2, ceil_mode=True)))
     return DeepRecurrentNet(cells, blocks, cell_name=cell)
 

@@ -29,40 +29,61 @@ from ..deep import DeepRecurrentNet, FrameAverage, MLPHead, backbone15, standalo
 from ..registry import register_model
 from ..cells.scs import scs_streams
 
-BASELINES = {"1-layer LSTM with VGG": "lrcn_vgg16_lstm"}
+BASELINES = {"1-layer LSTM with VGG": "lrcn_vgg16_lstm", "1-layer LSTM with InceptionV1": "lrcn_googlenet_lstm"}
 FEATURE_CHANNELS = {"vgg16": 512, "vgg19": 512, "googlenet": 1024}
 
 
 class ConvFeatures(nn.Module):
     """Per-frame conv features: VGG16/19 conv5_3 (after ReLU; timm ``features_only``, so fc6/fc7 are
-    never built) or pool5; GoogLeNet (torchvision, the suite's InceptionV1 stand-in) inception5b."""
+    never built) or pool5; GoogLeNet (torchvision, the suite's InceptionV1 stand-in) inception5b.
+    ``tap="stride8"`` (VGG conv4_3 after ReLU; GoogLeNet inception3b) keeps a 4x4 map of 32 px frames, as
+    conv5 keeps 14x14 of the paper's 224 px frames (small-frame runs)."""
 
-    def __init__(self, name: str = "vgg16", pretrained: bool = False, tap: str = "conv5"):
+    def __init__(self, name: str = "vgg16", pretrained: bool = False, tap: str = "conv5", width: float = 1.0):
+        """``width`` narrows every conv of the backbone (``models.backbones``; 1.0 = the true size, the only
+        one with ImageNet weights); the feature channels shrink with it. ``pretrained``: False, True
+        (ImageNet, width 1) or the path of a state dict of the ``models.backbones`` class at this width."""
         super().__init__()
         if name not in FEATURE_CHANNELS:
             raise ValueError(f"backbone must be one of {sorted(FEATURE_CHANNELS)}, got {name!r}")
-        if tap not in ("conv5", "pool5"):
-            raise ValueError(f"feature tap must be 'conv5' or 'pool5', got {tap!r}")
+        if tap not in ("conv5", "pool5", "stride8"):
+            raise ValueError(f"feature tap must be 'conv5', 'pool5' or 'stride8', got {tap!r}")
         self.name, self.tap, self.out_channels = name, tap, FEATURE_CHANNELS[name]
-        if name.startswith("vgg"):
+        self.width = float(width)
+        from .. import backbones as bb
+
+        if name.startswith("vgg") and (self.width != 1.0 or bb.weights_path(pretrained) is not None):
+            feats = bb.VGG(name, pretrained=pretrained, width=width).features
+            pools = [i for i, m in enumerate(feats) if isinstance(m, nn.MaxPool2d)]
+            self.net = feats[:pools[3]] if tap == "stride8" else feats[:-1]  # conv4_3 / conv5_3 + ReLU
+            self.out_channels = bb.scaled(512, width)
+            self.pool = nn.MaxPool2d(2, 2) if tap == "pool5" else nn.Identity()
+        elif name.startswith("vgg"):
             import timm
 
-            self.net = timm.create_model(name, pretrained=pretrained, features_only=True, out_indices=(4,))
+            self.net = timm.create_model(name, pretrained=pretrained, features_only=True,
+                                         out_indices=(3,) if tap == "stride8" else (4,))
             self.pool = nn.MaxPool2d(2, 2) if tap == "pool5" else nn.Identity()
         else:
-            from .. import backbones as bb
-
-            g = bb.InceptionV1(pretrained=pretrained).net
-            self.net = nn.Sequential(g.conv1, g.maxpool1, g.conv2, g.conv3, g.maxpool2, g.inception3a,
-                                     g.inception3b, g.maxpool3, g.inception4a, g.inception4b, g.inception4c,
-                                     g.inception4d, g.inception4e, g.maxpool4, g.inception5a, g.inception5b)
+            inc = bb.InceptionV1(pretrained=pretrained, width=width)
+            g, self.out_channels = inc.net, inc.feature_dims["pool5"]
+            parts = [g.conv1, g.maxpool1, g.conv2, g.conv3, g.maxpool2, g.inception3a, g.inception3b]
+            if tap == "stride8":  # inception3b: 128 + 192 + 96 + 64 channels at width 1
+                self.out_channels = sum([m for m in b.modules() if isinstance(m, nn.Conv2d)][-1].out_channels
+                                        for b in (g.inception3b.branch1, g.inception3b.branch2,
+                                                  g.inception3b.branch3, g.inception3b.branch4))
+            else:
+                parts += [g.maxpool3, g.inception4a, g.inception4b, g.inception4c, g.inception4d, g.inception4e,
+                          g.maxpool4, g.inception5a, g.inception5b]
+            self.net = nn.Sequential(*parts)
             self.pool = nn.Identity()
             # torchvision's ImageNet GoogLeNet expects its own input transform (transform_input=True)
             self.transform_input = bool(getattr(g, "transform_input", False))
 
     def forward(self, x):
         if self.name.startswith("vgg"):
-            return self.pool(self.net(x)[0])
+            f = self.net(x)
+            return self.pool(f[0] if isinstance(f, (list, tuple)) else f)
         if self.transform_input:  # torchvision GoogLeNet._transform_input: ImageNet stats -> [-1, 1] scaling
             mean, std = x.new_tensor([0.485, 0.456, 0.406]), x.new_tensor([0.229, 0.224, 0.225])
             x = x * (std / 0.5).view(1, 3, 1, 1) + ((mean - 0.5) / 0.5).view(1, 3, 1, 1)
@@ -110,8 +131,11 @@ class DeepActionNet(nn.Module):
 
 def deep15_action_net(cell: str, backbone: str = "vgg16", num_classes: int = 101, width: int = 512,
                       pretrained: bool = False, feature_tap: str = "conv5", drop_rate: float = 0.5,
-                      feat_drop_rate: float = 0.2, train_average: str = "all", **cell_kw) -> DeepActionNet:
-    feats = ConvFeatures(backbone, pretrained=pretrained, tap=feature_tap)
+                      feat_drop_rate: float = 0.2, train_average: str = "all", backbone_width: float = 1.0,
+                      **cell_kw) -> DeepActionNet:
+    """``backbone_width`` narrows the CNN (cpu-scale runs); ``cell_kw`` go to ``backbone15`` (``depth``,
+    ``block``) and the cells (``merge``, ``r_act``, ...)."""
+    feats = ConvFeatures(backbone, pretrained=pretrained, tap=feature_tap, width=backbone_width)
     rnn = backbone15(cell, feats.out_channels, width, **cell_kw)
     return DeepActionNet(rnn, num_classes, backbone=feats, drop_rate=drop_rate, feat_drop_rate=feat_drop_rate,
                          train_average=train_average)
@@ -140,3 +164,19 @@ for _cell in ("cbm", "convlstm", "scs"):
 for _cell in ("cbm", "scs"):
     _register(f"standalone17_{_cell}", standalone17_action_net,
               f"17-layer stand-alone {_cell} net (ResNet-18 shape, scs Table 1).", cell=_cell)
+
+
+@register_model
+def lrcn_googlenet_lstm(num_classes: int = 101, pretrained: bool = False, hidden_size: int | None = None,
+                        drop_rate: float = 0.5, width: float = 1.0):
+    """The shallow baseline of deeprnn Table 2 with InceptionV1 ([4], Carreira & Zisserman's "ConvNet+LSTM"):
+    one LSTM layer of 512 units on the per-frame InceptionV1 (GoogLeNet stand-in) pool5 features (1024),
+    per-frame logits. ``width`` narrows the CNN; ``hidden_size=None`` is 512 scaled by it."""
+    from .. import backbones as bb
+    from ..prernn import TraRNNLayer
+    from .prernn_nets import SequenceNet, _Tap
+
+    net = bb.create_backbone("inception_v1", pretrained=pretrained, width=width)
+    hidden = bb.scaled(512, float(width)) if hidden_size is None else int(hidden_size)
+    layer = TraRNNLayer(net.feature_dims["pool5"], hidden, kind="lstm")
+    return SequenceNet(_Tap(net, "pool5"), [layer], nn.Linear(hidden, num_classes), drop_rate=drop_rate)
