@@ -13,7 +13,10 @@
 All take frames (B, T, 3, H, W) and return one angle per step (B, T) (the CNN predicts every frame
 on its own); the current angle is ``[:, -1]``. The output is linear (the paper normalises the
 *labels* with a sigmoid, eq. 24's accuracy is computed on those); ``out_act="sigmoid"`` squashes the
-prediction into the same range. Size knob: ``width`` (ResNet-18 / stand-alone first-stage channels,
+prediction into the same range. ``steer_scs(...)(frames, return_streams=True)`` returns
+``{"angles", "spatial_angles", "temporal"}``: the main output, T^1's (the same head on the top spatial
+stream, as ``models.nets.action``) and the top temporal-stream maps (B, T, C, h, w) for T^2's head,
+which lives with the task. Size knob: ``width`` (ResNet-18 / stand-alone first-stage channels,
 64 at full size); ``pretrained`` (ImageNet ResNet-18, timm) only at width 64.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..cells import LSTMCell
+from ..cells.scs import scs_streams
 from ..deep import MLPHead, standalone17
 from ..registry import register_model
 
@@ -112,12 +116,22 @@ class SteerSCS(nn.Module):
         self.head = MLPHead(self.rnn.widths[-1], 1, drop_rate=drop_rate)
         self.out_act = out_act
 
-    def forward(self, frames: torch.Tensor, states=None, return_states: bool = False):
-        outs = []
+    def forward(self, frames: torch.Tensor, states=None, return_states: bool = False,
+                return_streams: bool = False):
+        outs, spatial, temporal = [], [], []
         for i in range(frames.shape[1]):
             h, states = self.rnn.step(frames[:, i], states)
             outs.append(self.head(h))
+            if return_streams:
+                s = scs_streams(h)
+                if s is None:
+                    raise ValueError("return_streams needs an SCS net with sub-goals")
+                spatial.append(self.head(s[0]))
+                temporal.append(s[1])
         y = _out(torch.cat(outs, dim=1), self.out_act)
+        if return_streams:
+            y = {"angles": y, "spatial_angles": _out(torch.cat(spatial, dim=1), self.out_act),
+                 "temporal": torch.stack(temporal, dim=1)}
         return (y, states) if return_states else y
 
 
