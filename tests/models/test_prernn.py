@@ -224,7 +224,10 @@ def _count(module):
 
 
 def test_width_one_is_the_old_true_size():
-    assert set(COUNTS_BEFORE_WIDTH) == {n for n in list_models() if n.startswith(("prernn_", "tra_", "lrcn_"))}
+    # every PreRNN-paper net of models/nets/prernn_nets.py (lrcn_googlenet_lstm, the deeprnn Table 2 baseline
+    # registered later in models/nets/action.py, has no count from before the knob)
+    later = {"lrcn_googlenet_lstm"}
+    assert set(COUNTS_BEFORE_WIDTH) == {n for n in list_models() if n.startswith(("prernn_", "tra_", "lrcn_"))} - later
     for name, n in COUNTS_BEFORE_WIDTH.items():
         with torch.device("meta"):
             default, explicit = create_model(name), create_model(name, width=1.0)
