@@ -194,6 +194,33 @@ def headline(h: dict, log) -> list[dict]:
     return rows
 
 
+def profile(h: dict, log, steps: int = 2) -> list[dict]:
+    """Where a training step's time goes: torch.profiler over ``steps`` steps of the headline configuration
+    per path (after one warm-up step); per operator its self CPU time, share of the step and call count."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    torch.manual_seed(0)
+    stack = make_stack(h["cell"], h["depth"], h["in_channels"], h["width"])
+    xs = torch.randn(h["batch"], h["T"], h["in_channels"], h["size"], h["size"])
+    rows = []
+    for path in PATHS:
+        timed_step(stack, xs, path)
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                timed_step(stack, xs, path)
+        events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+        total = sum(e.self_cpu_time_total for e in events)
+        for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:15]:
+            rows.append(dict(path=path, op=e.key, self_cpu_s_per_step=e.self_cpu_time_total / 1e6 / steps,
+                             share=e.self_cpu_time_total / total, calls_per_step=e.count / steps,
+                             cell=h["cell"], depth=h["depth"], T=h["T"], batch=h["batch"], size=h["size"],
+                             width=h["width"], machine=machine()))
+        top = [r for r in rows if r["path"] == path][:3]
+        log(f"profile {path}: " + ", ".join(f"{r['op']} {100 * r['share']:.0f}%" for r in top))
+    return rows
+
+
 # ----------------------------------------------------------------------------------------- memory
 def _maxrss_mb() -> float:
     """Peak RSS of this process in MB. Linux: ``VmHWM`` of /proc/self/status, because
@@ -333,7 +360,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="tiny grid (tests)")
     ap.add_argument("--out-dir", default=".", help="writes <out-dir>/tables/perf and <out-dir>/figures/perf")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    ap.add_argument("--skip", nargs="*", default=(), choices=("grid", "headline", "memory"))
+    ap.add_argument("--skip", nargs="*", default=(), choices=("grid", "headline", "memory", "profile"))
     ap.add_argument("--_memory-worker", dest="memory_worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.threads:
@@ -352,6 +379,9 @@ def main(argv=None) -> dict:
     if "headline" not in args.skip:
         result["headline"] = headline(head, log)
         _write_csv(result["headline"], out / "tables/perf/headline.csv")
+    if "profile" not in args.skip:
+        result["profile"] = profile(head, log)
+        _write_csv(result["profile"], out / "tables/perf/profile.csv")
     if "memory" not in args.skip:
         result["memory"] = memory(mem, args.threads, log)
         _write_csv(result["memory"], out / "tables/perf/memory.csv")
