@@ -85,8 +85,8 @@ def render(out_dir: Path, report_dir: Path, timeout: int = 600) -> Path:
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parents[1]
+    nbformat.write(nb, report_dir / "report.ipynb")  # the notebook as built (no outputs: the HTML has them)
     ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(root)}})
-    nbformat.write(nb, report_dir / "report.ipynb")
     exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     exporter.mathjax_url = ""  # no network: nothing is fetched from a CDN
