@@ -61,6 +61,7 @@ from torch.utils.data import DataLoader, Dataset
 from models import create_model
 
 from ..config import RunConfig
+from .standin import cached_state, standin_dir
 from ..metrics import top1_accuracy, video_logits
 
 ANTICIPATION_FRAMES = 2      # deeprnn Table 1: anticipation sees the first two frames
@@ -287,7 +288,7 @@ def backbone_of(model: str, model_kw: dict) -> tuple[str | None, float]:
 
 def standin_cache_dir() -> Path:
     """``$BENCHMARK_CACHE/action_standin`` or ``~/.cache/benchmark/action_standin`` (like timm's cache)."""
-    return Path(os.environ.get("BENCHMARK_CACHE", Path.home() / ".cache" / "benchmark")) / "action_standin"
+    return standin_dir("action")
 
 
 def pretrain_standin(arch: str, width: float, spec: dict) -> dict:
@@ -339,25 +340,12 @@ def pretrain_standin(arch: str, width: float, spec: dict) -> dict:
 def standin_weights(arch: str, width: float, spec: dict) -> Path:
     """The file of the stand-in pretrained backbone, trained once and cached; concurrent runs wait on a
     file lock instead of training it twice."""
-    import fcntl
     import json
 
     key = hashlib.sha256(json.dumps({"arch": arch, "width": float(width), "spec": spec, "v": STANDIN_VERSION},
                                     sort_keys=True).encode()).hexdigest()[:12]
-    d = standin_cache_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"{arch}_w{float(width):g}_{key}.pt"
-    with open(d / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                state = pretrain_standin(arch, width, spec)
-                tmp = path.with_name(f".{path.name}.tmp")
-                torch.save(state, tmp)
-                tmp.replace(path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return path
+    return cached_state(standin_cache_dir() / f"{arch}_w{float(width):g}_{key}.pt",
+                        lambda: pretrain_standin(arch, width, spec))
 
 
 def model_kwargs(cfg: RunConfig) -> dict:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from torch.utils.data import Dataset
 from models import create_model
 
 from ..config import RunConfig
+from .standin import cached_state, standin_dir
 from ..metrics import ctc_accuracy, ctc_greedy_decode
 
 BLANK = 0
@@ -219,7 +219,7 @@ STANDIN_VERSION = 1   # bump when the stand-in pretraining changes (part of the 
 
 def cache_dir() -> Path:
     """``$BENCHMARK_CACHE/gesture_standin`` or ``~/.cache/benchmark/gesture_standin`` (like timm's cache)."""
-    return Path(os.environ.get("BENCHMARK_CACHE", Path.home() / ".cache" / "benchmark")) / "gesture_standin"
+    return standin_dir("gesture")
 
 
 def standin_clips(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,23 +273,10 @@ def pretrain_standin(spec: dict, width: float, norm: str | None = None) -> dict:
 def standin_weights(spec: dict, width: float, norm: str | None = None) -> dict:
     """The stand-in pretrained C3D state dict, trained once and cached (``cache_dir()``); concurrent runs
     wait on a file lock instead of training it twice."""
-    import fcntl
-
     blob = json.dumps({"spec": spec, "width": float(width), "norm": norm, "arch": "c3d", "v": STANDIN_VERSION},
                       sort_keys=True)
-    d = cache_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"c3d_w{float(width):g}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.pt"
-    with open(d / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                state = pretrain_standin(spec, width, norm)
-                tmp = path.with_name(f".{path.name}.tmp")
-                torch.save(state, tmp)
-                tmp.replace(path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    path = cache_dir() / f"c3d_w{float(width):g}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.pt"
+    cached_state(path, lambda: pretrain_standin(spec, width, norm))
     return torch.load(path, map_location="cpu", weights_only=True)
 
 

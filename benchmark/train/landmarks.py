@@ -47,6 +47,7 @@ from torch.utils.data import Dataset
 from models import create_model
 
 from ..config import RunConfig
+from .standin import cached_state, standin_dir
 from ..metrics import ced_auc, normalised_mean_error
 
 NUM_POINTS = 68
@@ -212,9 +213,7 @@ STANDIN_VERSION = 1   # bump when the stand-in pretraining code changes (part of
 def cache_dir() -> Path:
     """Where stand-in pretrained weights are kept (like timm's download cache): ``$BENCHMARK_CACHE`` or
     ``~/.cache/benchmark``."""
-    import os
-
-    return Path(os.environ.get("BENCHMARK_CACHE", Path.home() / ".cache" / "benchmark")) / "landmarks_standin"
+    return standin_dir("landmarks")
 
 
 def standin_key(spec: dict, width: float) -> str:
@@ -265,21 +264,8 @@ def pretrain_standin(spec: dict, width: float) -> dict:
 def standin_weights(spec: dict, width: float) -> dict:
     """The stand-in pretrained VGG16 state dict, trained once and cached (``cache_dir()``); concurrent runs
     wait on a file lock instead of training it twice."""
-    import fcntl
-
-    d = cache_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"vgg16_w{float(width):g}_{standin_key(spec, width)}.pt"
-    with open(d / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                state = pretrain_standin(spec, width)
-                tmp = path.with_name(f".{path.name}.tmp")
-                torch.save(state, tmp)
-                tmp.replace(path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    path = cache_dir() / f"vgg16_w{float(width):g}_{standin_key(spec, width)}.pt"
+    cached_state(path, lambda: pretrain_standin(spec, width))
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
