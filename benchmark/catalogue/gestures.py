@@ -44,6 +44,7 @@ from ..reference import load_reference  # noqa: E402
 from ..results import load_curves, load_results  # noqa: E402
 from ..tables import comparison, write_table  # noqa: E402
 from . import Experiment, register  # noqa: E402
+from .prernn import COLUMNS, FAMILY_PREFIX, KINDS  # noqa: E402,F401
 
 PAPER = "prernn"
 TABLE4 = "prernn.table4"
@@ -75,15 +76,7 @@ GESTURE_SCALES = {
                   model_kw=dict(width=1.0)),
 }
 
-KINDS = {"VRNN": "vrnn", "LSTM": "lstm", "GRU": "gru"}
-# Table 4 column -> (family, registered-name suffix)
-COLUMNS = {
-    "Traditional / 1 layer": ("tra", "1"), "Traditional / 2 layers": ("tra", "2"),
-    "PreRNN / fc6": ("prernn", "fc6"), "PreRNN / fc7": ("prernn", "fc7"), "PreRNN / fc6/7": ("prernn", "fc67"),
-    "PreRNN-SIH / fc6": ("prernn_sih", "fc6"), "PreRNN-SIH / fc7": ("prernn_sih", "fc7"),
-    "PreRNN-SIH / fc6/7": ("prernn_sih", "fc67"),
-}
-FAMILY_PREFIX = {"tra": "Tra", "prernn": "Pre", "prernn_sih": "PreSIH"}
+# Table 4 has Table 2's layout: KINDS, COLUMNS, FAMILY_PREFIX from .prernn
 
 
 def model_name(family: str, kind: str, suffix: str) -> str:

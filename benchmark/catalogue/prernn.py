@@ -43,3 +43,15 @@ def table3_outputs(runs_root: Path, cfgs: list, out_dir: Path, scale: str) -> li
 
 register(Experiment(id="prernn.table3", title="Recurrent parameters of PreRNN-SIH relative to PreRNN (exact, no data)",
                     make_runs=lambda scale, seeds, root: [], make_outputs=table3_outputs))
+
+
+# ---------------------------------------------------------------- the layout Tables 2 and 4 share
+KINDS = {"VRNN": "vrnn", "LSTM": "lstm", "GRU": "gru"}
+# column -> (family, registered-name suffix)
+COLUMNS = {
+    "Traditional / 1 layer": ("tra", "1"), "Traditional / 2 layers": ("tra", "2"),
+    "PreRNN / fc6": ("prernn", "fc6"), "PreRNN / fc7": ("prernn", "fc7"), "PreRNN / fc6/7": ("prernn", "fc67"),
+    "PreRNN-SIH / fc6": ("prernn_sih", "fc6"), "PreRNN-SIH / fc7": ("prernn_sih", "fc7"),
+    "PreRNN-SIH / fc6/7": ("prernn_sih", "fc67"),
+}
+FAMILY_PREFIX = {"tra": "Tra", "prernn": "Pre", "prernn_sih": "PreSIH"}
