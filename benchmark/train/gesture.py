@@ -42,7 +42,7 @@ from torch.utils.data import Dataset
 from models import create_model
 
 from ..config import RunConfig
-from .standin import cached_state, standin_dir
+from .standin import cached_state, copy_fc_layers, standin_dir
 from ..metrics import ctc_accuracy, ctc_greedy_decode
 
 BLANK = 0
@@ -302,18 +302,7 @@ def load_c3d_weights(model: torch.nn.Module, state: dict) -> int:
     copied = len(trunk)
     fresh = {id(m) for t in model.modules() if isinstance(t, TraRNNLayer) for m in t.modules()}
     fresh |= {id(m) for n, m in nets[0].named_children() if n in ("fc6", "fc7")}  # loaded above
-    shapes = {name: state[f"{name}.weight"].shape for name in ("fc6", "fc7")}
-    if shapes["fc6"] == shapes["fc7"]:
-        raise ValueError("fc6 and fc7 have the same shape: cannot tell them apart")
-    for m in model.modules():
-        if isinstance(m, torch.nn.Linear) and id(m) not in fresh:
-            for name, shape in shapes.items():
-                if m.weight.shape == shape:
-                    with torch.no_grad():
-                        m.weight.copy_(state[f"{name}.weight"])
-                        m.bias.copy_(state[f"{name}.bias"])
-                    copied += 2
-    return copied
+    return copied + copy_fc_layers(model, state, skip=fresh)
 
 
 def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, input_lengths: torch.Tensor,

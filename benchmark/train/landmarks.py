@@ -47,7 +47,7 @@ from torch.utils.data import Dataset
 from models import create_model
 
 from ..config import RunConfig
-from .standin import cached_state, standin_dir
+from .standin import cached_state, copy_fc_layers, standin_dir
 from ..metrics import ced_auc, normalised_mean_error
 
 NUM_POINTS = 68
@@ -284,18 +284,7 @@ def load_vgg_weights(model: nn.Module, state: dict) -> int:
     feats[0].load_state_dict(sub)
     copied = len(sub)
     new = {id(m) for t in model.modules() if isinstance(t, TraRNNLayer) for m in t.modules()}
-    shapes = {name: state[f"{name}.weight"].shape for name in ("fc6", "fc7")}
-    if shapes["fc6"] == shapes["fc7"]:
-        raise ValueError("fc6 and fc7 have the same shape: cannot tell them apart")
-    for m in model.modules():
-        if isinstance(m, nn.Linear) and id(m) not in new:
-            for name, shape in shapes.items():
-                if m.weight.shape == shape:
-                    with torch.no_grad():
-                        m.weight.copy_(state[f"{name}.weight"])
-                        m.bias.copy_(state[f"{name}.bias"])
-                    copied += 2
-    return copied
+    return copied + copy_fc_layers(model, state, skip=new)
 
 
 def make_model(cfg: RunConfig, pretrained: bool = True) -> nn.Module:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import torch.nn as nn
 
 
 def standin_dir(task: str) -> Path:
@@ -30,3 +31,22 @@ def cached_state(path: Path, make: Callable[[], dict]) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+def copy_fc_layers(model: nn.Module, state: dict, skip: set[int]) -> int:
+    """Copy ``fc6.*`` / ``fc7.*`` of a pretrained backbone state into every ``nn.Linear`` of ``model`` of the
+    same weight shape (the feed-forward fc layers and every PreRNN gate copy made from them) except the modules
+    whose ``id`` is in ``skip`` (new layers). Returns the number of tensors copied."""
+    shapes = {name: state[f"{name}.weight"].shape for name in ("fc6", "fc7")}
+    if shapes["fc6"] == shapes["fc7"]:
+        raise ValueError("fc6 and fc7 have the same shape: cannot tell them apart")
+    copied = 0
+    for m in model.modules():
+        if isinstance(m, nn.Linear) and id(m) not in skip:
+            for name, shape in shapes.items():
+                if m.weight.shape == shape:
+                    with torch.no_grad():
+                        m.weight.copy_(state[f"{name}.weight"])
+                        m.bias.copy_(state[f"{name}.bias"])
+                    copied += 2
+    return copied

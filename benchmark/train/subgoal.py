@@ -451,13 +451,7 @@ def flow_loss(heads, temporal: list, flow: torch.Tensor, valid: torch.Tensor) ->
     return torch.stack(losses).mean()
 
 
-def _detach(states):
-    if isinstance(states, torch.Tensor):
-        return states.detach()
-    if isinstance(states, (list, tuple)):
-        out = [_detach(s) for s in states]
-        return type(states)(*out) if hasattr(states, "_fields") else type(states)(out)
-    return states
+from .sequence import _detach  # noqa: E402  (one state-detaching helper for every clip scheme)
 
 
 def _cat_time(parts):
