@@ -14,6 +14,7 @@ from typing import Callable
 from ..config import RunConfig
 
 PRIMARY_PAPER = "deeprnn"
+DEFAULT_SEEDS = {"smoke": 1, "cpu": 5, "paper": 3}
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,9 @@ class Experiment:
     title: str                                # what the paper's table/figure shows
     make_runs: Callable[..., list[RunConfig]]  # (scale, seeds, data_root) -> grid of run configs
     make_outputs: Callable[..., list[Path]]    # (runs_root, cfgs, out_dir, scale) -> written files
-    default_seeds: dict = field(default_factory=lambda: {"smoke": 1, "cpu": 1, "paper": 3})
+    # seeds per scale (claims issue: 5 at cpu so that every claim gets a paired CI); an experiment may
+    # override it, and --seeds overrides both
+    default_seeds: dict = field(default_factory=lambda: dict(DEFAULT_SEEDS))
 
     @property
     def paper(self) -> str:
@@ -30,10 +33,16 @@ class Experiment:
 
     def runs(self, scale: str, seeds: int | None = None, data_root: str | None = None) -> list[RunConfig]:
         n = seeds if seeds is not None else self.default_seeds[scale]
+        if n < 1:
+            raise ValueError(f"--seeds {n}: the number of seeds must be at least 1")
         return self.make_runs(scale, n, data_root)
 
     def outputs(self, runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-        return self.make_outputs(runs_root, cfgs, Path(out_dir), scale)
+        """The experiment's tables and figures, then its claims judged from the same runs."""
+        from ..claims.evaluate import evaluate_experiment
+
+        files = self.make_outputs(runs_root, cfgs, Path(out_dir), scale)
+        return files + evaluate_experiment(self.id, runs_root, cfgs, Path(out_dir), scale)
 
 
 def exact_figure(id: str, title: str, table_fn: Callable, plot_fn: Callable, csv_name: str) -> Experiment:

@@ -27,6 +27,10 @@ def atomic_write_bytes(path: Path, writer) -> None:
         raise
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+
+
 def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True, default=str).encode()))
 
