@@ -51,12 +51,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         codes = [collect_one(args, i) for i in ids]
+        from .claims.summary import write_summary
+
+        for f in write_summary(Path(args.out_dir), readme=Path(args.out_dir) / "README.md"):
+            print(f"wrote {f}")
         return 2 if 2 in codes else max(codes)
     return collect_one(args, args.experiment)
 
 
 def collect_one(args, experiment: str) -> int:
-    from .run import record_outputs
+    from .run import outputs_or_error, record_outputs
 
     args = argparse.Namespace(**{**vars(args), "experiment": experiment})
     exp, cfgs = resolve_grid(args)
@@ -64,8 +68,10 @@ def collect_one(args, experiment: str) -> int:
         return 2
     runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
     missing = missing_runs(runs_root, cfgs)
-    files = exp.outputs(runs_root, cfgs, out_dir, args.scale)
-    record_outputs(out_dir, exp, args.scale, files, runs_root, cfgs)
+    files, error = outputs_or_error(exp, runs_root, cfgs, out_dir, args.scale)
+    record_outputs(out_dir, exp, args.scale, files, runs_root, cfgs, error)
+    if error:
+        print(f"error: {exp.id}: outputs failed: {error}", file=sys.stderr)
     name = exp.id.split(".", 1)[1]
     miss_csv = out_dir / "tables" / exp.paper / f"{name}.missing.csv"
     if len(missing):
@@ -81,7 +87,7 @@ def collect_one(args, experiment: str) -> int:
         print(f"missing ({len(missing)}; their cells are empty):")
         for r in missing.itertuples():
             print(f"  {r.state:<8} {r.row:<16} seed {r.seed}  {r.detail}")
-    return 1 if len(missing) else 0
+    return 1 if len(missing) or error else 0
 
 
 if __name__ == "__main__":

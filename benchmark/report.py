@@ -56,10 +56,15 @@ def build_notebook(out_dir: Path):
             "on the real data set) and the data set of every cell. *delta* = reproduced - paper."),
         new_code_cell(f"import warnings\nwarnings.filterwarnings('ignore')  # e.g. tqdm's notebook-widget notice\n"
                       f"from pathlib import Path\nfrom IPython.display import HTML, Image, display\n"
-                      f"from benchmark.report_view import experiment_html, overview\nOUT = Path({out!r})\n"
+                      f"from benchmark.report_view import claims_overview, experiment_html, overview\nOUT = Path({out!r})\n"
                       f"display(HTML({STYLE!r}))"),
+        new_markdown_cell("## Claims\n\nEvery claim of the three papers the suite tests, judged over paired seeds "
+                          "with a 95% bootstrap CI (`benchmark/claims/verdict.py`): green reproduced, red "
+                          "contradicted, yellow inconclusive, grey not run (the note says why). `saturated`: every "
+                          "arm within what a predictor that learns nothing scores."),
+        new_code_cell("display(HTML(claims_overview(OUT)))"),
         new_markdown_cell("## Overview\n\nPer experiment: the scale of its last run, runs finished, printed paper "
-                          "cells that have a reproduced value, and the mean |delta| over them."),
+                          "cells that have a reproduced value, its claims' verdicts, and the error its outputs raised."),
         new_code_cell("display(HTML(overview(OUT).to_html(table_id='t-overview', classes='report-table', "
                       "index=False, na_rep='', border=0)))"),
     ]

@@ -31,18 +31,25 @@ def is_tidy(df: pd.DataFrame) -> bool:
 
 
 def overview(out_dir: Path) -> pd.DataFrame:
-    """One line per catalogue id: scale, runs done, and for its tables how many printed cells have a
-    reproduced value and the mean |delta| over them."""
+    """One line per catalogue id: scale, runs done, printed cells with a reproduced value, the verdicts of
+    its claims, and the error its outputs raised (if any). Deltas are per cell, in each section: a mean
+    |delta| across scales and stand-in data would mean nothing."""
+    from .claims.evaluate import load_claims
+    from .claims.verdict import VERDICTS
+
     manifest = load_manifest(out_dir)
+    claims = load_claims(out_dir)
     rows = []
     for i in list_ids():
         m = manifest.get(i)
         line = {"id": i, "title": resolve(i).title, "scale": None, "runs done": None, "paper cells": 0,
-                "reproduced cells": 0, "mean |delta|": None, "written": None}
+                "reproduced cells": 0, **{v: 0 for v in VERDICTS}, "error": None}
+        mine = claims[claims["experiment"] == i]
+        for v in VERDICTS:
+            line[v] = int((mine["verdict"] == v).sum())
         if m:
-            line.update(scale=m["scale"], written=m["written"],
+            line.update(scale=m["scale"], error=m.get("error"),
                         **{"runs done": f"{m['runs_done']} / {m['runs']}" if m["runs"] else "no runs (exact)"})
-            deltas = []
             for f in m["files"]:
                 if f.endswith(".csv") and (Path(out_dir) / f).exists():
                     df = pd.read_csv(Path(out_dir) / f)
@@ -50,10 +57,34 @@ def overview(out_dir: Path) -> pd.DataFrame:
                         paper = df[df["paper"].notna()]
                         line["paper cells"] += len(paper)
                         line["reproduced cells"] += int(paper["reproduced"].notna().sum())
-                        deltas += list(paper["delta"].dropna().abs())
-            line["mean |delta|"] = round(sum(deltas) / len(deltas), 3) if deltas else None
         rows.append(line)
     return pd.DataFrame(rows)
+
+
+VERDICT_COLOURS = {"reproduced": "#d7f0d2", "contradicted": "#f6d2d0", "inconclusive": "#fbefc6",
+                   "not run": "#e8e8e8"}
+
+
+def claims_html(df: pd.DataFrame, tid: str) -> str:
+    """A claims table, each row coloured by its verdict."""
+    cols = ["claim", "experiment", "statement", "metric", "n_seeds", "a_mean", "b_mean", "diff", "ci_low",
+            "ci_high", "verdict", "baseline", "note"]
+    styled = (df.reindex(columns=cols).style.hide(axis="index")
+              .apply(lambda r: [f"background-color: {VERDICT_COLOURS.get(r['verdict'], 'white')}"] * len(r), axis=1)
+              .format(precision=4, na_rep="").set_table_attributes(f'id="{tid}" class="report-table claims"'))
+    return styled.to_html()
+
+
+def claims_overview(out_dir: Path) -> str:
+    """The report's lead: the summary line and every claim, coloured by verdict."""
+    from .claims.evaluate import load_claims
+    from .claims.summary import scales_of, summary_line
+
+    df = load_claims(out_dir)
+    if not len(df):
+        return "<p>No claims have been judged yet: run an experiment (python -m benchmark.run table6).</p>"
+    line = summary_line(df, scales_of(out_dir, df["experiment"].unique()))
+    return f"<p><b>{html.escape(line)}</b></p>" + claims_html(df, "t-claims")
 
 
 def _html_table(df: pd.DataFrame, tid: str, index: bool = True) -> str:
@@ -69,6 +100,8 @@ def experiment_html(exp_id: str, out_dir: Path) -> tuple[str, list[Path]]:
                 f"<code>python -m benchmark.run {html.escape(exp_id)} --scale cpu</code></p>"), []
     parts = [f"<p>Scale <code>{m['scale']}</code>; runs finished: {m['runs_done']} of {m['runs']}; "
              f"written {m['written']}.</p>"]
+    if m.get("error"):
+        parts.append(f"<p class='error'><b>Its outputs failed:</b> <code>{html.escape(m['error'])}</code></p>")
     figures = []
     for f in m["files"]:
         path = Path(out_dir) / f
@@ -77,7 +110,10 @@ def experiment_html(exp_id: str, out_dir: Path) -> tuple[str, list[Path]]:
         if not f.endswith(".csv") or not path.exists():
             continue
         df = pd.read_csv(path)
-        if is_tidy(df):
+        if f.endswith(".claims.csv"):
+            parts.append(f"<h4>{html.escape(f)}: the paper's claims, judged over seeds</h4>"
+                         + claims_html(df, table_id(f, "claims")))
+        elif is_tidy(df):
             datasets = ", ".join(sorted(set(df["dataset"].dropna().astype(str)))) or "-"
             parts.append(f"<h4>{html.escape(f)}: paper beside reproduced</h4>"
                          f"<p>Data: {html.escape(datasets)}.</p>"

@@ -79,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs{extra}; results will land in "
               f"{args.runs_dir}/ (python -m benchmark.status {exp.id} --scale {args.scale} --runs-dir {args.runs_dir})")
         return 0
-    files = exp.outputs(Path(args.runs_dir), cfgs, Path(args.out_dir), args.scale)
-    record_outputs(Path(args.out_dir), exp, args.scale, files, Path(args.runs_dir), cfgs)
+    files, error = outputs_or_error(exp, Path(args.runs_dir), cfgs, Path(args.out_dir), args.scale)
+    record_outputs(Path(args.out_dir), exp, args.scale, files, Path(args.runs_dir), cfgs, error)
+    if error:
+        print(f"error: {exp.id}: outputs failed: {error}", file=sys.stderr)
+        return 1
     print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
           + f" in {time.time() - t0:.1f}s")
     for f in files:
@@ -116,7 +119,11 @@ def run_many(args) -> int:
               "(python -m benchmark.run ID --scale paper --data-root PATH)", file=sys.stderr)
         return 2
     runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
-    grids = {i: resolve(i).runs(args.scale, args.seeds, None) for i in ids}
+    try:
+        grids = {i: resolve(i).runs(args.scale, args.seeds, None) for i in ids}
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     union = list({str(run_dir(runs_root, c)): c for cfgs in grids.values() for c in cfgs}.values())
     print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")
     profile = load_profile(args.profile)
@@ -134,14 +141,17 @@ def run_many(args) -> int:
     failed = []
     for i in ids:
         exp = resolve(i)
-        try:
-            files = exp.outputs(runs_root, grids[i], out_dir, args.scale)
-        except Exception as e:  # one experiment's outputs never stop the others'
+        files, error = outputs_or_error(exp, runs_root, grids[i], out_dir, args.scale)
+        record_outputs(out_dir, exp, args.scale, files, runs_root, grids[i], error)
+        if error:  # one experiment's outputs never stop the others'
             failed.append(i)
-            print(f"{i}: outputs failed: {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"{i}: outputs failed: {error}", file=sys.stderr)
             continue
-        record_outputs(out_dir, exp, args.scale, files, runs_root, grids[i])
         print(f"{i}: wrote {len(files)} files")
+    from .claims.summary import write_summary
+
+    for f in write_summary(out_dir, readme=out_dir / "README.md"):
+        print(f"wrote {f}")
     print(f"{args.experiment} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
           + f" in {time.time() - t0:.1f}s" + (f"; outputs failed for {', '.join(failed)}" if failed else ""))
     return 1 if failed or counts.get("failed") else 0
@@ -150,9 +160,22 @@ def run_many(args) -> int:
 MANIFEST = "manifest.json"
 
 
-def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs) -> Path:
+def outputs_or_error(exp, runs_root: Path, cfgs, out_dir: Path, scale: str) -> tuple[list, str | None]:
+    """(files, None), or ([], "ErrorType: message") when the experiment's outputs raise: the error is
+    shown (run, collect, status and the report name it) and never stops the other experiments."""
+    try:
+        return exp.outputs(runs_root, cfgs, out_dir, scale), None
+    except Exception as e:  # reported, recorded in the manifest: never silent
+        import traceback
+
+        traceback.print_exc(limit=-3)
+        return [], f"{type(e).__name__}: {e}"
+
+
+def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs, error: str | None = None) -> Path:
     """Note in ``<out-dir>/tables/manifest.json`` which files an experiment wrote, at which scale and from
-    how many finished runs (the report reads it)."""
+    how many finished runs (the report reads it); ``error``: its outputs raised (the files it wrote before
+    stay listed)."""
     import json
     from datetime import datetime, timezone
 
@@ -168,9 +191,12 @@ def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs)
             rel.append(str(f.resolve().relative_to(Path(out_dir).resolve())))
         except ValueError:
             rel.append(str(f))
-    manifest[exp.id] = {"title": exp.title, "scale": scale, "files": rel, "runs": len(cfgs),
-                        "runs_done": sum(run_status(run_dir(runs_root, c)) == "done" for c in cfgs),
-                        "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    entry = {"title": exp.title, "scale": scale, "files": rel, "runs": len(cfgs),
+             "runs_done": sum(run_status(run_dir(runs_root, c)) == "done" for c in cfgs),
+             "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    if error:
+        entry.update(error=error, files=manifest.get(exp.id, {}).get("files", []))
+    manifest[exp.id] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, dict(sorted(manifest.items())))
     return path

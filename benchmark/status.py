@@ -54,6 +54,15 @@ def run_state(path: Path, queue: dict | None = None) -> dict:
     return {"state": "pending", "detail": detail, "requeued": requeued, "epochs": epochs}
 
 
+def _manifest_error(exp_id: str, out_dir: Path = Path(".")) -> str | None:
+    """The error the experiment's last outputs raised, as recorded in tables/manifest.json."""
+    path = out_dir / "tables" / "manifest.json"
+    try:
+        return json.loads(path.read_text()).get(exp_id, {}).get("error")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark.status", description=__doc__.split("\n\n")[1])
     add_grid_arguments(p)
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{st['state']:<8} {row:<16} seed {cfg.seed}  {path.name}  {st['detail']}{rq}")
     if not args.json:
         print(f"{exp.id} [{args.scale}]: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+        error = _manifest_error(exp.id)
+        if error:
+            print(f"{exp.id}: its last outputs failed: {error}")
     return 0 if counts.get("done", 0) == len(cfgs) else 1
 
 

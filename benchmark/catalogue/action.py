@@ -118,6 +118,8 @@ def action_run(experiment: str, scale: str, seed: int, model: str, data: str, da
         if data != "kinetics":
             dkw["split"] = split
     else:
+        if "n_train" not in dkw:
+            raise ValueError(f"the {scale} scale of the action tasks runs on the real data sets: pass --data-root PATH")
         dataset, root = "builtin", None
         st = dict(STANDINS[data])
         factor = st.pop("size_factor", 1)

@@ -114,6 +114,8 @@ def _data_kw(scale: str, data: str, data_root: str | None, family: dict) -> tupl
         if data != "kinetics":
             kw["split"] = d["split"]
         return data, str(Path(data_root) / data), kw
+    if "n" not in d:
+        raise ValueError(f"the {scale} scale of the action tasks runs on the real data sets: pass --data-root PATH")
     n_train, n_test = d["n"][data]
     return "builtin", None, dict(variant=data, n_train=n_train, n_test=n_test, T=d["T"], size=d["size"],
                                  flow_size=d["flow_size"])
