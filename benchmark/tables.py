@@ -32,6 +32,23 @@ def comparison(reference: pd.DataFrame, reproduced: pd.DataFrame, scale: str) ->
     return df.reindex(columns=TIDY_COLUMNS)
 
 
+BASELINE_ROW = "trivial baseline"
+
+
+def baseline_cells(cfg, columns: dict[str, str]) -> pd.DataFrame:
+    """Rows of a tidy table (``row, column, reproduced, n_seeds, dataset``) with what a predictor that
+    learns nothing scores on ``cfg``'s test set: ``columns`` maps a table column to the metric it shows.
+    The row is "trivial baseline: <which predictor>" (``benchmark.baselines``); metrics with no baseline
+    are left out."""
+    from .baselines import trivial_baselines
+
+    base = trivial_baselines(cfg)
+    rows = [{"row": f"{BASELINE_ROW}: {base[m][1]}", "column": col, "reproduced": round(float(base[m][0]), 4),
+             "n_seeds": 0, "dataset": f"{cfg.dataset} (the test set of the runs; no training)"}
+            for col, m in columns.items() if m in base]
+    return pd.DataFrame(rows, columns=["row", "column", "reproduced", "n_seeds", "dataset"])
+
+
 def wide(tidy: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """The paper's layout: rows in paper order, '<column> (paper)' and '<column> (ours)' side by side
     (columns in first-appearance order unless ``columns`` gives the paper's)."""

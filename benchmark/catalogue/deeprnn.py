@@ -12,7 +12,7 @@ from ..config import RunConfig, validate
 from ..figures import training_curves
 from ..reference import load_reference
 from ..results import load_curves, load_results
-from ..tables import comparison, write_table
+from ..tables import baseline_cells, comparison, write_table
 from ..analytic import cbm_fig2_table, plot_cbm_paths
 from . import Experiment, exact_figure, register
 
@@ -84,7 +84,8 @@ def polygon_table(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: 
         {"row": f"{label} {d}", "column": "# params of RNN", "reproduced": rnn_params_millions(c, d),
          "n_seeds": 0, "dataset": "none (counted from the built paper-size modules)"}
         for c, label in rows.items() for d in POLYGON_WIDTHS])
-    tidy = comparison(load_reference(paper, table), pd.concat([params, _iou_cells(results)]), scale)
+    base = baseline_cells(cfgs[0], {"IoU": "test_iou"}) if cfgs else None
+    tidy = comparison(load_reference(paper, table), pd.concat([params, _iou_cells(results), base]), scale)
     return write_table(tidy, out_dir / "tables" / paper, table, caption)
 
 

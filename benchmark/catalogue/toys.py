@@ -17,7 +17,7 @@ from models import create_model  # noqa: E402
 
 from ..config import RunConfig, validate  # noqa: E402
 from ..results import load_results, run_dir  # noqa: E402
-from ..tables import TIDY_COLUMNS, write_table  # noqa: E402
+from ..tables import TIDY_COLUMNS, baseline_cells, write_table  # noqa: E402
 from ..train.loop import CHECKPOINT_FILE  # noqa: E402
 
 
@@ -47,6 +47,11 @@ def metric_table(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, paper: s
                          "dataset": ", ".join(sorted(set(sub["dataset"]))) if len(sub) else None,
                          "n_seeds": int(sub["seed"].nunique()) if len(sub) else 0, "reference_only": False,
                          "source": f"{paper} {name} (a figure in the paper: no printed numbers)", "note": None})
+    if cfgs:  # what a predictor that learns nothing scores on the same test set
+        for r in baseline_cells(cfgs[0], metrics).itertuples():
+            rows.append({"row": r.row, "column": r.column, "paper": float("nan"), "reproduced": r.reproduced,
+                         "delta": float("nan"), "unit": "", "scale": scale, "dataset": r.dataset, "n_seeds": 0,
+                         "reference_only": False, "source": "benchmark.baselines (no training)", "note": None})
     tidy = pd.DataFrame(rows).reindex(columns=TIDY_COLUMNS)
     return tidy, write_table(tidy, out_dir / "tables" / paper, name, caption)
 
