@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cli import add_grid_arguments, resolve_grid
+from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, fail, resolve_grid
 from .launch import slurm_queue
 from .results import run_dir
 from .status import run_state
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmark.collect", description=__doc__.split("\n\n")[1])
+    p = OneLineParser(prog="python -m benchmark.collect", description=__doc__.split("\n\n")[1])
     add_grid_arguments(p)
     p.add_argument("--out-dir", default=".")
     return p
@@ -41,6 +41,10 @@ def missing_runs(runs_root: Path, cfgs) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        check_arguments(args, writes_runs=False, writes_out=True)
+    except BadInput as e:
+        return fail(e)
     if args.experiment == "all" or args.experiment.endswith(".all"):
         from .catalogue import UnknownExperiment
         from .run import selected_ids

@@ -8,23 +8,30 @@ checkpoint (FAIR's pattern). A job requeued from outside (``scontrol requeue``) 
 resumes from the same checkpoint.
 
 Every run directory also gets ``attempts.jsonl``: one line per event (``submitted`` by the launcher with
-the job id and submitit folder; ``started``/``finished``/``failed``/``checkpointed`` by the job). It is
+the job id and submitit folder; ``started``/``finished``/``failed``/``checkpointed`` by the job; ``healed``
+when a corrupt file was moved aside, ``benchmark.heal``). It is
 how ``benchmark.status`` tells pending from running, counts requeues, and how a second launcher knows a
 run is still in flight in a job submitted by a first one (that run is not submitted twice).
 
 Numbers do not depend on the cluster: every run uses ``threads`` torch intra-op threads (1 unless a
 profile says otherwise), whatever the executor, so ``--cluster local`` and ``--cluster slurm`` give the
 same metrics for the same seeds.
+
+One launcher per sweep: ``launch`` holds an exclusive ``fcntl.flock`` on ``<runs>/_locks/<experiment>.lock``
+from planning to the end of submission (and of the wait), so two launchers of the same sweep never
+submit the same run twice; the second one says which process holds it and waits.
 """
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,11 +40,12 @@ import submitit
 from tqdm.auto import tqdm
 
 from .config import RunConfig
-from .results import FAILED_FILE, run_dir, run_status, write_config
+from .heal import ATTEMPTS_FILE, log_unlogged, move_aside, read_attempts, record  # noqa: F401 (re-exported)
+from .results import FAILED_FILE, result_problem, run_dir, run_status, write_config
 from .train.checkpoint import atomic_write_json
+from .train.loop import RESULT_FILE
 
 CLUSTERS = ("local", "debug", "slurm")
-ATTEMPTS_FILE = "attempts.jsonl"
 SLURM_DIR = Path(__file__).resolve().parents[1] / "slurm"
 
 # profile key -> submitit parameter (AutoExecutor names; slurm_* only reach Slurm)
@@ -53,8 +61,44 @@ PROFILE_OWN = {"threads", "name", "description"}  # keys the launcher itself rea
 
 
 # ------------------------------------------------------------------------------------------ profiles
+class ProfileError(ValueError):
+    """A cluster profile that cannot be used; the message is one line naming the file, the key and the fix."""
+
+
+# profile key -> (kind, smallest value); "str" keys also take null
+PROFILE_TYPES = {
+    "threads": ("int", 1), "gpus_per_node": ("int", 0), "cpus_per_task": ("int", 1), "mem_gb": ("num", 0),
+    "timeout_min": ("int", 1), "array_parallelism": ("int", 1), "nodes": ("int", 1),
+    "tasks_per_node": ("int", 1), "signal_delay_s": ("int", 0), "max_num_timeout": ("int", 0),
+    "partition": ("str", None), "account": ("str", None), "qos": ("str", None), "constraint": ("str", None),
+    "exclude": ("str", None), "name": ("str", None), "description": ("str", None),
+    "setup": ("lines", None), "additional": ("map", None),
+}
+
+
+def _check_profile_value(key: str, value, where: str) -> None:
+    kind, least = PROFILE_TYPES.get(key, (None, None))
+    if value is None or kind is None:
+        return
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "int" and not (number and float(value).is_integer() and value >= least):
+        raise ProfileError(f"{where}: {key}: {value!r} is not a whole number >= {least}; "
+                           f"write e.g. '{key}: {max(least, 1)}'")
+    if kind == "num" and not (number and value > least):
+        raise ProfileError(f"{where}: {key}: {value!r} is not a number > {least}; write e.g. '{key}: 4'")
+    if kind == "str" and not isinstance(value, (str, int, float)):
+        raise ProfileError(f"{where}: {key}: {value!r} is not a string; write e.g. '{key}: name'")
+    if kind == "lines" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ProfileError(f"{where}: {key}: give a list of shell lines ('- module load cuda')")
+    if kind == "map" and not isinstance(value, dict):
+        raise ProfileError(f"{where}: {key}: give a mapping of sbatch options ('gres: gpu:1')")
+
+
 def load_profile(name_or_path: str | None) -> dict:
-    """A cluster profile: ``slurm/<NAME>.yaml`` or a YAML file path. ``None`` -> empty profile."""
+    """A cluster profile: ``slurm/<NAME>.yaml`` or a YAML file path. ``None`` -> empty profile.
+
+    Every key is checked here (known, of its type, in range); a bad one raises ``ProfileError`` (a one-line
+    message with the fix), a missing file ``FileNotFoundError``."""
     if not name_or_path:
         return {}
     import yaml
@@ -62,15 +106,54 @@ def load_profile(name_or_path: str | None) -> dict:
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         path = SLURM_DIR / f"{name_or_path}.yaml"
+    known = sorted(p.stem for p in SLURM_DIR.glob("*.yaml"))
     if not path.exists():
-        known = sorted(p.stem for p in SLURM_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"no cluster profile {name_or_path!r} (looked for {path}); known: {', '.join(known)}")
-    prof = yaml.safe_load(path.read_text()) or {}
+    if not path.is_file():
+        raise ProfileError(f"--profile {name_or_path}: {path} is not a file; give a YAML file or one of: "
+                           f"{', '.join(known)}")
+    try:
+        prof = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(e, "problem", None) or type(e).__name__
+        raise ProfileError(f"{path}: not valid YAML{at} ({what}); write 'key: value' lines like "
+                           f"{SLURM_DIR / 'local-cluster.yaml'}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ProfileError(f"{path}: cannot be read ({type(e).__name__}: {e}); give a readable YAML file") from None
+    prof = prof or {}
+    if not isinstance(prof, dict):
+        raise ProfileError(f"{path}: a profile is a mapping of 'key: value' lines, not a {type(prof).__name__}")
     unknown = set(prof) - set(PROFILE_KEYS) - PROFILE_OWN
     if unknown:
-        raise ValueError(f"{path}: unknown profile keys {sorted(unknown)}; use {sorted(set(PROFILE_KEYS) | PROFILE_OWN)}")
+        raise ProfileError(f"{path}: unknown profile keys {sorted(map(str, unknown))}; "
+                           f"use {sorted(set(PROFILE_KEYS) | PROFILE_OWN)}")
+    for key, value in prof.items():
+        _check_profile_value(key, value, str(path))
     prof.setdefault("name", path.stem)
     return prof
+
+
+def slurm_problem(env: dict | None = None, timeout: float = 15) -> str | None:
+    """Why ``--cluster slurm`` cannot submit from here (None: the controller answers ``scontrol ping`` and
+    ``sinfo`` lists a partition, with the environment the jobs get)."""
+    env = dict(os.environ if env is None else env)
+    how = ("start one with 'bash slurm/local-cluster.sh up' and export its environment "
+           "(eval \"$(bash slurm/local-cluster.sh env)\": SLURM_CONF and PATH), or use --cluster local")
+    for tool in ("sbatch", "scontrol", "sinfo"):
+        if not shutil.which(tool, path=env.get("PATH")):
+            return f"--cluster slurm: no '{tool}' on PATH, so no Slurm to submit to; {how}"
+    for cmd in (["scontrol", "ping"], ["sinfo", "-h", "-o", "%P %a"]):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"--cluster slurm: '{' '.join(cmd)}' did not answer ({type(e).__name__}); {how}"
+        text = (out.stdout + out.stderr).strip()
+        if out.returncode != 0 or "DOWN" in text or not text:
+            first = (text.splitlines() or ["no output"])[0][:120]
+            return f"--cluster slurm: '{' '.join(cmd)}' says: {first}; {how}"
+    return None
 
 
 def executor_parameters(profile: dict, cluster: str, *, timeout_min: int, name: str, threads: int) -> dict:
@@ -89,27 +172,6 @@ def executor_parameters(profile: dict, cluster: str, *, timeout_min: int, name: 
 
 
 # ------------------------------------------------------------------------------------------ attempts
-def record(path: Path, event: str, **info) -> None:
-    """Append one event to the run's attempts.jsonl (single small line: an atomic append)."""
-    line = json.dumps({"event": event, "time": datetime.now().isoformat(timespec="seconds"), **info}) + "\n"
-    Path(path).mkdir(parents=True, exist_ok=True)
-    with open(Path(path) / ATTEMPTS_FILE, "a") as f:
-        f.write(line)
-
-
-def read_attempts(path: Path) -> list[dict]:
-    p = Path(path) / ATTEMPTS_FILE
-    if not p.exists():
-        return []
-    out = []
-    for line in p.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut by a crash mid-write
-            continue
-    return out
-
-
 def slurm_queue() -> dict[str, tuple[str, str]]:
     """Live Slurm jobs: id (``A_T`` for array tasks) -> (state, command). Empty without Slurm."""
     if not shutil.which("squeue"):
@@ -198,15 +260,20 @@ class RunJob:
             if main:
                 record(path, "started", job_id=env["job_id"], host=env["host"], pid=os.getpid(),
                        tasks=env["num_tasks"])
+                problem = result_problem(path)
+                if problem:  # a result that is cut or whose checkpoint/metrics are gone: trained (or rebuilt) again
+                    move_aside(path / RESULT_FILE, problem, run=path)
             try:
                 run_training(cfg, path, progress=self.progress, dist=dist)
                 if main:
+                    log_unlogged(path)
                     if (path / FAILED_FILE).exists():
                         (path / FAILED_FILE).unlink()
                     record(path, "finished", job_id=env["job_id"])
                 statuses.append("done")
             except Exception as exc:  # recorded, never stops the other runs
                 if main:
+                    log_unlogged(path)
                     atomic_write_json(path / FAILED_FILE, {"error": f"{type(exc).__name__}: {exc}",
                                                            "traceback": traceback.format_exc(),
                                                            "job_id": env["job_id"]})
@@ -280,7 +347,9 @@ def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, prof
     if cluster not in CLUSTERS:
         raise ValueError(f"unknown cluster {cluster!r}; use one of {CLUSTERS}")
     profile = dict(profile or {})
-    threads = int(profile.get("threads", 1))
+    threads = int(profile.get("threads") or 1)
+    if threads < 1 or (max_parallel is not None and max_parallel < 1):
+        raise ValueError(f"threads={threads}, max_parallel={max_parallel}: both must be at least 1")
     p = Plan(cluster, profile, threads)
     queue = slurm_queue() if cluster == "slurm" else {}
     for cfg in cfgs:
@@ -312,6 +381,50 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
     Returns counts by final status plus ``submitted``. Finished runs are never resubmitted or touched.
     """
     runs_root = Path(runs_root)
+    with sweep_lock(runs_root, [c.experiment for c in cfgs]):
+        return _launch(cfgs, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
+                       progress=progress, profile=profile)
+
+
+LOCKS_DIR = "_locks"
+
+
+@contextmanager
+def sweep_lock(runs_root: Path, experiments: list[str], wait: bool = True):
+    """Hold ``<runs>/_locks/<experiment>.lock`` (``fcntl.flock``, exclusive) for every experiment named,
+    in sorted order; the kernel releases them on exit or kill. A lock held by another launcher is named
+    (its pid, host and start) on stderr and waited for (``wait=False``: ``BlockingIOError``)."""
+    folder = Path(runs_root) / LOCKS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    held = []
+    try:
+        for exp in sorted(set(experiments)):
+            path = folder / f"{exp}.lock"
+            f = open(path, "a+")
+            held.append(f)
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another launcher"
+                if not wait:
+                    raise BlockingIOError(f"{exp}: {holder} holds {path}") from None
+                print(f"{exp}: another launcher ({holder}) holds {path}; waiting for it to finish",
+                      file=sys.stderr, flush=True)
+                fcntl.flock(f, fcntl.LOCK_EX)
+            f.seek(0)
+            f.truncate()
+            f.write(f"pid {os.getpid()} on {socket.gethostname()} since "
+                    f"{datetime.now().isoformat(timespec='seconds')}\n")
+            f.flush()
+        yield
+    finally:
+        for f in reversed(held):
+            f.close()  # releases the lock
+
+
+def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_parallel: int | None,
+            timeout_min: int | None, wait: bool, progress: bool, profile: dict | None) -> dict[str, int]:
     p = plan(cfgs, runs_root, cluster, profile=profile, max_parallel=max_parallel, timeout_min=timeout_min)
     for cfg in cfgs:
         write_config(run_dir(runs_root, cfg), cfg)

@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 from .catalogue import UnknownExperiment, list_ids, resolve
-from .cli import add_grid_arguments
-from .launch import CLUSTERS, launch, load_profile, plan
+from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, check_data_root, fail
+from .launch import CLUSTERS, launch, load_profile, plan, slurm_problem
 from .results import run_dir
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmark.run", description=__doc__.split("\n\n")[1],
+    p = OneLineParser(prog="python -m benchmark.run", description=__doc__.split("\n\n")[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_grid_arguments(p)
     p.add_argument("--cluster", choices=CLUSTERS, default="local",
@@ -48,19 +48,21 @@ def main(argv: list[str] | None = None) -> int:
         for paper in papers:
             print(f"{paper + '.all':<24} every {paper} experiment")
         return 0
+    try:
+        check_arguments(args, writes_runs=not args.dry_run, writes_out=not (args.dry_run or args.no_wait))
+    except BadInput as e:
+        return fail(e)
     if args.experiment == "all" or args.experiment.endswith(".all"):
         return run_many(args)
     try:
         exp = resolve(args.experiment)
-    except UnknownExperiment as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        profile = load_profile(args.profile)
         cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+        check_data_root(exp, cfgs, args.data_root, args.scale)
+        profile = load_profile(args.profile)
         if not args.dry_run:
             _check_data(cfgs)
-    except (FileNotFoundError, ValueError) as e:
+            _check_cluster(args, cfgs)
+    except (UnknownExperiment, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.dry_run:
@@ -122,11 +124,15 @@ def run_many(args) -> int:
     try:
         grids = {i: resolve(i).runs(args.scale, args.seeds, None) for i in ids}
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(e)
     union = list({str(run_dir(runs_root, c)): c for cfgs in grids.values() for c in cfgs}.values())
+    try:
+        profile = load_profile(args.profile)
+        if not args.dry_run:
+            _check_cluster(args, union)
+    except (FileNotFoundError, ValueError) as e:
+        return fail(e)
     print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")
-    profile = load_profile(args.profile)
     if args.dry_run:
         if union:
             print(plan(union, runs_root, args.cluster, profile=profile,
@@ -176,14 +182,21 @@ def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs,
     """Note in ``<out-dir>/tables/manifest.json`` which files an experiment wrote, at which scale and from
     how many finished runs (the report reads it); ``error``: its outputs raised (the files it wrote before
     stay listed)."""
-    import json
+    import os
     from datetime import datetime, timezone
 
-    from .results import run_status
+    from .results import read_json, run_status
     from .train.checkpoint import atomic_write_json
 
     path = Path(out_dir) / "tables" / MANIFEST
-    manifest = json.loads(path.read_text()) if path.exists() else {}
+    manifest = read_json(path)
+    if manifest is None:
+        manifest = {}
+        if path.exists():  # cut or garbage: kept aside, started again from this experiment's entry
+            aside = path.with_name(f"{MANIFEST}.corrupt-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}")
+            os.replace(path, aside)
+            print(f"warning: healed {path}: it did not parse; moved to {aside.name}, started again",
+                  file=sys.stderr)
     rel = []
     for f in files:
         f = Path(f)
@@ -200,6 +213,14 @@ def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs,
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, dict(sorted(manifest.items())))
     return path
+
+
+def _check_cluster(args, cfgs) -> None:
+    """``--cluster slurm``: Slurm must answer before anything is submitted (or a run directory made)."""
+    if args.cluster == "slurm" and cfgs:
+        problem = slurm_problem()
+        if problem:
+            raise BadInput(problem)
 
 
 def _check_data(cfgs) -> None:

@@ -7,6 +7,8 @@ The state of every run of a catalogue experiment, one line each:
   pending   queued in a live job, never submitted, or interrupted (a rerun resumes it from its checkpoint)
   failed    the last line of its error (the traceback is in failed.json)
 
+A run whose files were healed (a corrupt file moved aside and rebuilt) says so: "healed: ...".
+
 Exit status: 0 when every run is done, 1 otherwise.
 """
 from __future__ import annotations
@@ -16,21 +18,46 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import add_grid_arguments, resolve_grid
+from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, fail, resolve_grid
 from .launch import in_flight, read_attempts, slurm_queue
-from .results import FAILED_FILE, run_dir, run_status
-from .train.loop import RESULT_FILE, read_metrics
+from .results import FAILED_FILE, read_json, read_result, result_problem, run_dir, run_status
+from .train.loop import read_metrics
 
 
 def run_state(path: Path, queue: dict | None = None) -> dict:
-    """{state, detail, requeued, epochs} of one run directory."""
+    """{state, detail, requeued, epochs, healed} of one run directory."""
+    st = _run_state(path, queue)
+    healed = [h for h in read_attempts(path) if h["event"] == "healed"]
+    st["healed"] = len(healed)
+    if healed:
+        last = healed[-1]
+        st["detail"] += (f"; healed {len(healed)} time{'s' if len(healed) > 1 else ''} "
+                         f"(last: {last.get('what')} {last.get('time', '')}: {last.get('reason', '')})")
+    return st
+
+
+def requeues(attempts: list[dict]) -> int:
+    """Times a job started again the same run (a Slurm requeue or submitit's resubmission after a time-out);
+    a later launch that resumes an interrupted run is not a requeue."""
+    seen, n = set(), 0
+    for a in attempts:
+        if a["event"] == "started":
+            job = str(a.get("job_id"))
+            n += job in seen
+            seen.add(job)
+        elif a["event"] == "checkpointed":  # resubmitted by submitit: its next start is a requeue
+            n += 1
+            seen.discard(str(a.get("job_id")))
+    return n
+
+
+def _run_state(path: Path, queue: dict | None) -> dict:
     attempts = read_attempts(path)
-    starts = [a for a in attempts if a["event"] == "started"]
-    requeued = max(0, len(starts) - 1)
+    requeued = requeues(attempts)
     epochs = len(read_metrics(path))
     status = run_status(path)
     if status == "done":
-        res = json.loads((path / RESULT_FILE).read_text())
+        res = read_result(path)
         requeued = max(requeued, int(res.get("requeued") or 0))
         final = res.get("final", {})
         shown = {k: round(v, 4) for k, v in final.items() if k.startswith("test_") and isinstance(v, (int, float))}
@@ -45,9 +72,13 @@ def run_state(path: Path, queue: dict | None = None) -> dict:
         return {"state": "pending", "detail": f"queued: job {live['job_id']} ({live['state'].lower()})",
                 "requeued": requeued, "epochs": epochs}
     if status == "failed":
-        err = json.loads((path / FAILED_FILE).read_text())
+        err = read_json(path / FAILED_FILE) or {"error": "failed.json is unreadable"}
         last = (str(err.get("error", "")).strip().splitlines() or ["(no message)"])[-1]
         return {"state": "failed", "detail": last, "requeued": requeued, "epochs": epochs}
+    problem = result_problem(path)
+    if problem:
+        return {"state": "pending", "detail": f"not done: {problem}; a rerun heals it", "requeued": requeued,
+                "epochs": epochs}
     if not attempts:
         return {"state": "pending", "detail": "not submitted", "requeued": 0, "epochs": epochs}
     detail = f"interrupted after {epochs} epoch(s); a rerun resumes it" if epochs else "its job ended; not started"
@@ -64,7 +95,7 @@ def _manifest_error(exp_id: str, out_dir: Path = Path(".")) -> str | None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmark.status", description=__doc__.split("\n\n")[1])
+    p = OneLineParser(prog="python -m benchmark.status", description=__doc__.split("\n\n")[1])
     add_grid_arguments(p)
     p.add_argument("--json", action="store_true", help="one JSON object per run")
     return p
@@ -72,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        check_arguments(args, writes_runs=False, writes_out=False)
+    except BadInput as e:
+        return fail(e)
     exp, cfgs = resolve_grid(args)
     if exp is None:
         return 2

@@ -3,8 +3,10 @@
 A task module provides ``build(cfg) -> (model, train_set, test_set, collate)``,
 ``loss(model, batch) -> scalar`` and ``evaluate(model, test_set, cfg) -> dict`` (test metrics).
 The loop does the rest: seeding, Adam, element-wise gradient clipping, the Temporal Dropout schedule,
-per-epoch metrics appended to ``metrics.jsonl``, a checkpoint per epoch (resumed on restart) and the
-final ``result.json``.
+a checkpoint per epoch (resumed on restart) that also holds every epoch's metrics, ``metrics.jsonl``
+rewritten atomically from it after each checkpoint (so a kill between the two never duplicates or loses
+an epoch) and the final ``result.json``. A checkpoint that does not load is moved aside and the run
+restarts from scratch (``benchmark.heal``).
 """
 from __future__ import annotations
 
@@ -24,7 +26,9 @@ from models.cells.scs import set_stsgd_q
 from models.stacks import count_parameters
 
 from ..config import RunConfig, td_rate_at, validate
-from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint, seed_everything, set_rng_state
+from ..heal import move_aside, note_heal
+from .checkpoint import (CheckpointError, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
+                         seed_everything, set_rng_state)
 
 METRICS_FILE, RESULT_FILE, CHECKPOINT_FILE = "metrics.jsonl", "result.json", "checkpoint.pt"
 
@@ -34,10 +38,41 @@ def task_module(name: str):
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
+    """One row per epoch, in epoch order; a line cut by a crash or not a metrics row is skipped, and an
+    epoch written twice (files from before the atomic rewrite) counts once, its last line."""
     path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:  # missing, or not a file
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows: dict[int, dict] = {}
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("epoch"), int):
+            rows[row["epoch"]] = row
+    return [rows[e] for e in sorted(rows)]
+
+
+def write_metrics(run_dir: Path, history: list[dict]) -> None:
+    atomic_write_text(Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
+
+
+def _sync_metrics(run_dir: Path, history: list[dict], resumed: bool) -> None:
+    """Make ``metrics.jsonl`` hold exactly the epochs of the checkpoint (none on a fresh start): drops an
+    epoch cut short, a cut line or a duplicate; a rewrite of a resumed run's file is logged as a heal."""
+    path, want = Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history)
+    try:
+        have = path.read_text(errors="replace")
+    except OSError:
+        have = None
+    if have == want or (have is None and not history):
+        return
+    if have is not None and resumed:
+        note_heal(run_dir, METRICS_FILE, f"rewritten from the checkpoint of epoch {len(history)}")
+    write_metrics(run_dir, history)
 
 
 def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None, model_hook=None) -> dict:
@@ -66,18 +101,19 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     if dist is not None:
         net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen)
 
-    start_epoch, requeues = 0, 0
-    ckpt = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    start_epoch, requeues, history = 0, 0, []
+    ckpt = _resumable(run_dir, main)
     if ckpt is not None:  # resume exactly where the last complete epoch ended
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         loader_gen.set_state(ckpt["loader_rng"])
         set_rng_state(ckpt["rng"])
-        start_epoch, requeues = ckpt["epoch"] + 1, ckpt.get("resumed", 0) + 1
-        if main:
-            _truncate_metrics(run_dir, start_epoch)
+        start_epoch, requeues, history = ckpt["epoch"] + 1, ckpt.get("resumed", 0) + 1, ckpt["history"]
+        if start_epoch >= cfg.epochs:  # trained to the end: only its result (or metrics) is rewritten
+            requeues -= 1
+    if main:
+        _sync_metrics(run_dir, history, resumed=ckpt is not None)
 
-    history = read_metrics(run_dir)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         rate = td_rate_at(cfg.td_schedule, epoch)
@@ -113,10 +149,10 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         row = {"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
                **task.evaluate(model, test_set, cfg), "seconds": round(time.time() - t0, 3)}
         history.append(row)
-        with open(run_dir / METRICS_FILE, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        # the checkpoint first (it holds the metrics too), then the metrics file rewritten from it
         save_checkpoint(run_dir / CHECKPOINT_FILE, model=model.state_dict(), optimizer=opt.state_dict(),
-                        epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues)
+                        epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues, history=history)
+        write_metrics(run_dir, history)
 
     if not main:
         return {}
@@ -140,7 +176,22 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     return result
 
 
-def _truncate_metrics(run_dir: Path, epochs_done: int) -> None:
-    """Drop metric lines of an epoch that started after the last checkpoint (an interrupted epoch)."""
-    rows = [r for r in read_metrics(run_dir) if r["epoch"] <= epochs_done]
-    (run_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+def _resumable(run_dir: Path, main: bool) -> dict | None:
+    """The run's checkpoint with its ``history`` (metrics of epochs 1..epoch+1), or None to start from
+    scratch: a checkpoint that does not load, or whose epochs' metrics are lost, is moved aside."""
+    path = run_dir / CHECKPOINT_FILE
+    try:
+        ckpt = load_checkpoint(path)
+    except CheckpointError as e:
+        if main:
+            move_aside(path, str(e).split(": ", 1)[-1], run=run_dir)
+        return None
+    if ckpt is None:
+        return None
+    if "history" not in ckpt:  # checkpoints before the metrics moved into them: metrics.jsonl's rows
+        ckpt["history"] = [r for r in read_metrics(run_dir) if r["epoch"] <= ckpt["epoch"] + 1]
+    if [r.get("epoch") for r in ckpt["history"]] != list(range(1, ckpt["epoch"] + 2)):
+        if main:
+            move_aside(path, f"the metrics of epochs 1..{ckpt['epoch'] + 1} are not all there", run=run_dir)
+        return None
+    return ckpt
