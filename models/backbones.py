@@ -424,7 +424,7 @@ def c3d(pretrained: bool | str | os.PathLike = False, num_classes: int = 0, widt
         path = os.fspath(pretrained)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"C3D state dict {path!r} not found. {C3D_NO_WEIGHTS}")
-        sd = torch.load(path, map_location="cpu")
+        sd = torch.load(path, map_location="cpu", weights_only=True)  # a user file: never unpickle code
         sd = sd.get("state_dict", sd)
         sd = {k.removeprefix("module."): v for k, v in sd.items()}
         if model.fc8 is None or ("fc8.weight" in sd and sd["fc8.weight"].shape != model.fc8.weight.shape):

@@ -119,12 +119,13 @@ def outline_examples(runs_root: Path, cfg, out: Path, title: str, n: int = 6) ->
     from models import create_model
 
     from ..data.polygon import collate_polygons, target_to_polygon
+    from ..train.checkpoint import read_checkpoint
     from ..train.loop import CHECKPOINT_FILE
     from ..train.polygon import datasets
 
     _, test = datasets(cfg)
     model = create_model(cfg.model, grid=cfg.data_kw["grid"], image_size=cfg.data_kw["image_size"], **cfg.model_kw)
-    ckpt = torch.load(run_dir(runs_root, cfg) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
     model.load_state_dict(ckpt["model"])
     model.eval()
     batch = collate_polygons([test[i] for i in range(min(n, len(test)))])

@@ -324,12 +324,13 @@ def _trained(runs_root: Path, cfg: RunConfig):
 
     from ..results import run_dir
     from ..train import subgoal as task
+    from ..train.checkpoint import read_checkpoint
     from ..train.loop import CHECKPOINT_FILE
 
     _, test_set = task.datasets(cfg)
     model = create_model(cfg.model, num_classes=test_set.num_classes, **cfg.model_kw)
     task.attach_heads(model, task.options(cfg), test_set.num_classes)
-    ckpt = torch.load(run_dir(runs_root, cfg) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
     model.load_state_dict(ckpt["model"])
     return model.eval(), test_set
 

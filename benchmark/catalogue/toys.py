@@ -18,6 +18,7 @@ from models import create_model  # noqa: E402
 from ..config import RunConfig, validate  # noqa: E402
 from ..results import load_results, run_dir  # noqa: E402
 from ..tables import TIDY_COLUMNS, baseline_cells, write_table  # noqa: E402
+from ..train.checkpoint import read_checkpoint  # noqa: E402
 from ..train.loop import CHECKPOINT_FILE  # noqa: E402
 
 
@@ -60,7 +61,7 @@ def load_trained(runs_root: Path, cfg: RunConfig):
     """The model of a finished run, from its checkpoint (eval mode), and its test set."""
     from ..train.sequence import datasets
 
-    ckpt = torch.load(run_dir(runs_root, cfg) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
     _, test_set = datasets(cfg)
     model = create_model(cfg.model, num_classes=test_set.num_classes, **cfg.model_kw)
     model.load_state_dict(ckpt["model"])

@@ -380,6 +380,7 @@ def pretrained_state(pre: RunConfig, run_dir) -> dict:
     import fcntl
 
     from ..results import run_dir as dir_of, run_status, write_config
+    from .checkpoint import read_checkpoint
     from .loop import CHECKPOINT_FILE, run_training
 
     if run_dir is None:
@@ -393,7 +394,7 @@ def pretrained_state(pre: RunConfig, run_dir) -> dict:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if run_status(path) != "done":
                 run_training(pre, path, progress=False)
-    return torch.load(path / CHECKPOINT_FILE, map_location="cpu", weights_only=False)["model"]
+    return read_checkpoint(path / CHECKPOINT_FILE)["model"]
 
 
 def load_fitting(model: nn.Module, state: dict) -> list[str]:
@@ -582,6 +583,7 @@ def ensure_scores(runs_root, cfg: RunConfig) -> Path | None:
     """The run's ``test_scores.npz``; a finished run without one (trained before the file existed) gets
     it from its checkpoint. None while the run is not done."""
     from ..results import run_dir, run_status
+    from .checkpoint import read_checkpoint
     from .loop import CHECKPOINT_FILE
 
     d = run_dir(runs_root, cfg)
@@ -590,6 +592,6 @@ def ensure_scores(runs_root, cfg: RunConfig) -> Path | None:
     if run_status(d) != "done" or not (d / CHECKPOINT_FILE).exists():
         return None
     model, _, test_set, _ = build(cfg, run_dir=d)
-    ckpt = torch.load(d / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(d / CHECKPOINT_FILE)
     model.load_state_dict(ckpt["model"])
     return save_outputs(model.eval(), test_set, cfg, d)

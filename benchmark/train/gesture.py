@@ -364,11 +364,12 @@ def is_done(runs_root, cfg: RunConfig) -> bool:
 def load_trained(runs_root, cfg: RunConfig):
     """The model of a finished run, from its checkpoint (eval mode), and its test set."""
     from ..results import run_dir
+    from .checkpoint import read_checkpoint
     from .loop import CHECKPOINT_FILE
 
     _, test_set = datasets(cfg)
     model = make_model(cfg, test_set.num_classes, pretrained=False)
-    ckpt = torch.load(run_dir(runs_root, cfg) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
     model.load_state_dict(ckpt["model"])
     return model.eval(), test_set
 

@@ -374,9 +374,10 @@ def evaluate(model, test_set, cfg: RunConfig) -> dict:
 def load_trained(runs_root: Path, cfg: RunConfig):
     """The model of a finished run from its checkpoint (eval mode) and its test set."""
     from ..results import run_dir
+    from .checkpoint import read_checkpoint
     from .loop import CHECKPOINT_FILE
 
-    ckpt = torch.load(run_dir(runs_root, cfg) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
     _, test_set = datasets(cfg, test_only=True)
     model = make_model(cfg, pretrained=False)
     model.load_state_dict(ckpt["model"])

@@ -592,6 +592,7 @@ def pretrained_state(pre: RunConfig, run_dir) -> tuple[dict, Path]:
     import fcntl
 
     from ..results import run_dir as dir_of, run_status, write_config
+    from .checkpoint import read_checkpoint
     from .loop import CHECKPOINT_FILE, run_training
 
     if run_dir is None:
@@ -605,7 +606,7 @@ def pretrained_state(pre: RunConfig, run_dir) -> tuple[dict, Path]:
             fcntl.flock(lock, fcntl.LOCK_EX)   # a parallel fine-tune run may be training it: wait for it
             if run_status(path) != "done":
                 run_training(pre, path, progress=False)
-    ckpt = torch.load(path / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+    ckpt = read_checkpoint(path / CHECKPOINT_FILE)
     return ckpt["model"], path
 
 
