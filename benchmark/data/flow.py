@@ -52,10 +52,19 @@ def cached_flow(key: str, frames: np.ndarray, cache_dir: str | Path, alpha: floa
     tag = hashlib.sha256(f"{key}|{frames.shape}|{alpha}|{iters}".encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"flow_{tag}.npy"
     if path.exists():
-        return np.load(path)
+        try:
+            flow = np.load(path)  # allow_pickle=False: an array, never code
+            if flow.shape[:2] == (len(frames) - 1, 2) and flow.ndim == 4:
+                return flow
+            problem = f"holds an array of shape {flow.shape}, not ({len(frames) - 1}, 2, H, W)"
+        except (OSError, ValueError, EOFError) as e:  # cut, empty or garbage
+            problem = f"does not load ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})"
+        from ..heal import move_aside
+
+        move_aside(path, problem)  # logged in the run that reads it
     flow = flow_sequence(frames, alpha, iters)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, flow)
-    tmp.replace(path)
+    from ..train.checkpoint import atomic_write_bytes
+
+    # own temp file per process (mkstemp), fsynced, then renamed over: readers see a whole file or none
+    atomic_write_bytes(path, lambda f: np.save(f, flow))
     return flow

@@ -1,7 +1,8 @@
 """The cache of stand-in pretrained weights (cpu scale: narrow backbones have no ImageNet weights, so each
 task pretrains one once on disjoint built-in data). Kept like timm's download cache, under
 ``$BENCHMARK_CACHE/<task>_standin`` or ``~/.cache/benchmark/<task>_standin``; built once under a file lock,
-so concurrent runs wait instead of training it twice, and written atomically."""
+so concurrent runs wait instead of training it twice, and written atomically; a cached file that is not a
+whole archive is moved aside and built again (``benchmark.heal``)."""
 from __future__ import annotations
 
 import fcntl
@@ -11,6 +12,9 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
+
+from ..heal import move_aside
+from .checkpoint import atomic_write_bytes, checkpoint_intact
 
 
 def standin_dir(task: str) -> Path:
@@ -24,10 +28,11 @@ def cached_state(path: Path, make: Callable[[], dict]) -> Path:
     with open(path.parent / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            if path.exists() and not checkpoint_intact(path):  # cut, empty or garbage: built again
+                move_aside(path, "not a whole torch archive")  # logged in the run that reads it
             if not path.exists():
-                tmp = path.with_name(f".{path.name}.tmp")
-                torch.save(make(), tmp)
-                tmp.replace(path)
+                state = make()
+                atomic_write_bytes(path, lambda f: torch.save(state, f))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
