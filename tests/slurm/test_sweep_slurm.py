@@ -127,7 +127,8 @@ def _nan_checkpoint(run: Path) -> None:
             p.fill_(float("nan"))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     save_checkpoint(run / "checkpoint.pt", model=model.state_dict(), optimizer=opt.state_dict(), epoch=0,
-                    loader_rng=torch.Generator().manual_seed(cfg.seed).get_state(), resumed=0)
+                    loader_rng=torch.Generator().manual_seed(cfg.seed).get_state(), resumed=0,
+                    history=[{"epoch": 1, "train_loss": 0.0}])  # epoch 1's metrics: the run resumes from it
 
 
 def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
@@ -139,7 +140,9 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
         for name in ("result.json", "metrics.jsonl", "checkpoint.pt", "attempts.jsonl"):
             (d / name).unlink(missing_ok=True)
     _nan_checkpoint(nan_run)  # resumes into NaN weights: a NaN loss
-    (broken_run / "checkpoint.pt").write_bytes(b"not a checkpoint")  # raises on load
+    # a whole checkpoint of another net: load_state_dict raises (a cut or garbage one would be healed)
+    torch.save({"model": {"bogus": torch.zeros(1)}, "optimizer": {}, "epoch": 0, "resumed": 0,
+                "history": [{"epoch": 1, "train_loss": 0.0}]}, broken_run / "checkpoint.pt")
     done_before = _snapshot(tmp_path / "runs")
 
     r = _run(tmp_path, "--cluster", "local")
@@ -152,7 +155,7 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
     line = {row: next(ln for ln in st.stdout.splitlines() if f" {row} " in ln) for row in by_row}
     assert line["Polyg-LSTM 5"].startswith("failed")
     assert "FloatingPointError: non-finite training loss nan" in line["Polyg-LSTM 5"]
-    assert line["Polyg-CBM 2"].startswith("failed") and "Error" in line["Polyg-CBM 2"]
+    assert line["Polyg-CBM 2"].startswith("failed") and "state_dict" in line["Polyg-CBM 2"]
     assert all(line[r].startswith("done") for r in by_row if r not in ("Polyg-LSTM 5", "Polyg-CBM 2"))
     assert "6 done, 2 failed" in st.stdout
 
