@@ -69,10 +69,19 @@ def claims_html(df: pd.DataFrame, tid: str) -> str:
     """A claims table, each row coloured by its verdict."""
     cols = ["claim", "experiment", "statement", "metric", "n_seeds", "a_mean", "b_mean", "diff", "ci_low",
             "ci_high", "verdict", "baseline", "note"]
-    styled = (df.reindex(columns=cols).style.hide(axis="index")
-              .apply(lambda r: [f"background-color: {VERDICT_COLOURS.get(r['verdict'], 'white')}"] * len(r), axis=1)
-              .format(precision=4, na_rep="").set_table_attributes(f'id="{tid}" class="report-table claims"'))
-    return styled.to_html()
+    df = df.reindex(columns=cols)
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return "" if pd.isna(v) else f"{v:.4g}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(f'<tr class="verdict-{str(r["verdict"]).replace(" ", "-")}" style="background-color: '
+                   f'{VERDICT_COLOURS.get(r["verdict"], "white")}">' + "".join(f"<td>{cell(r[c])}</td>" for c in cols)
+                   + "</tr>" for _, r in df.iterrows())
+    return (f'<table id="{tid}" class="report-table claims" border="0"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
 
 
 def claims_overview(out_dir: Path) -> str:

@@ -56,8 +56,12 @@ def test_report_renders_every_table_and_image_in_chromium(report, tmp_path):
     attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', check.group(0)))
     assert int(attrs["images"]) == len(pngs) and int(attrs["images-loaded"]) == len(pngs)
     tables = set(attrs["tables"].split())
-    assert "t-overview" in tables
-    for f in csvs:  # every table file is on the page: paper layout + every cell, or the data itself
+    assert {"t-overview", "t-claims"} <= tables  # the claims lead the page
+    assert re.search(r"Claims at smoke scale: \d+ tested", dom) and "reproduced" in dom
+    for f in csvs:  # every table file is on the page: claims, paper layout + every cell, or the data itself
+        if f.endswith(".claims.csv"):
+            assert table_id(f, "claims") in tables, f
+            continue
         assert ({table_id(f, "wide"), table_id(f, "cells")} <= tables) or table_id(f, "data") in tables, f
     # paper beside reproduced, with the delta of every cell
     assert "15-layer model" in dom and "delta" in dom
