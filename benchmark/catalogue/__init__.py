@@ -9,9 +9,12 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..config import RunConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRIMARY_PAPER = "deeprnn"
 DEFAULT_SEEDS = {"smoke": 1, "cpu": 5, "paper": 3}
@@ -26,6 +29,19 @@ class Experiment:
     # seeds per scale (claims issue: 5 at cpu so that every claim gets a paired CI); an experiment may
     # override it, and --seeds overrides both
     default_seeds: dict = field(default_factory=lambda: dict(DEFAULT_SEEDS))
+    # Claim values that are not a run's final metric (a two-stream fusion of two runs, a curve's start and
+    # end, gate statistics read from a checkpoint): ``claim_values(runs_root, cfgs)`` gives extra per-seed
+    # rows (label columns, ``seed``, metric columns, ``status="done"``), added to the runs' rows before the
+    # claims are judged; ``claim_arms(cfgs of one seed)`` declares the labels of the rows it gives for that
+    # seed, so that ``claims.evaluate.arm_problems`` checks a claim's arms against them as against the runs.
+    # Each row and each declared label set carries a ``derived`` label (``claims.DERIVED``, e.g. "two-stream"),
+    # which runs never have: only an arm that names it selects the row.
+    claim_values: Callable[[Path, list[RunConfig]], pd.DataFrame] | None = None
+    claim_arms: Callable[[list[RunConfig]], list[dict]] | None = None
+
+    def __post_init__(self):
+        if (self.claim_values is None) != (self.claim_arms is None):
+            raise ValueError(f"{self.id}: claim_values and claim_arms go together (the rows and their labels)")
 
     @property
     def paper(self) -> str:

@@ -12,7 +12,11 @@ a one-line statement, its :class:`Source`, the metric it is judged on and its fo
 
 A run group (an "arm") is a filter on the runs' labels (``{"row": "Polyg-CBM 15"}``): for each seed it
 must select exactly one run of the experiment's grid. ``python -m benchmark.claims arms ID`` lists the
-labels and metrics an experiment's runs have. A claim the suite cannot test at some scale still is
+labels and metrics an experiment's runs have. Some numbers a claim needs are no run's final metric but
+follow from the runs (a two-stream fusion of two runs, a curve's start and end): an experiment may derive
+them as extra rows, one per seed (``Experiment.claim_values``), each labelled like a run plus a
+``derived`` label naming the quantity (``DERIVED``); an arm selects a derived row only when it names that
+``derived`` value, so arms that name runs never select one. A claim the suite cannot test at some scale still is
 listed, with the reason in ``untestable`` (scale -> reason; ``"all"`` for every scale).
 
 How a claim is judged (the verdict rule) is :mod:`benchmark.claims.verdict`; evaluating the claims of
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 PAPERS = ("deeprnn", "prernn", "scs")
+DERIVED = "derived"  # the label of an experiment's derived rows (Experiment.claim_values); runs have none
 
 
 @dataclass(frozen=True)

@@ -46,11 +46,14 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         seen = {}
-        for cfg in exp.runs(args.scale, 1, None):
+        cfgs = exp.runs(args.scale, 1, None)
+        for cfg in cfgs:
             key = tuple(sorted((k, str(v)) for k, v in cfg.labels.items()))
             seen.setdefault(key, cfg)
         for key, cfg in seen.items():
             print(f"{cfg.model:<28} task={cfg.task:<10} " + ", ".join(f"{k}={v}" for k, v in key))
+        for labels in exp.claim_arms(cfgs) if exp.claim_arms is not None else []:
+            print(f"{'(derived row)':<28} {'':<15} " + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())))
         return 0
     bad = 0
     for c in all_claims():

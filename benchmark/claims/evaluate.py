@@ -2,9 +2,10 @@
 
 ``evaluate_experiment`` writes ``tables/<paper>/<id>.claims.csv`` (one row per claim: the columns of
 ``CLAIM_COLUMNS``); ``write_summary`` writes ``tables/claims.md`` from every committed claims CSV. The
-numbers come from the runs (``results.load_results``: each run's final metrics, one row per seed) and,
-for exact claims, from the experiment's own tidy table; the rule that turns them into a verdict is
-:mod:`benchmark.claims.verdict`.
+numbers come from the runs (``results.load_results``: each run's final metrics, one row per seed), from
+the rows an experiment derives from its runs (``Experiment.claim_values``: e.g. a two-stream fusion of two
+runs, one row per seed, labelled as ``Experiment.claim_arms`` declares) and, for exact claims, from the
+experiment's own tidy table; the rule that turns them into a verdict is :mod:`benchmark.claims.verdict`.
 
 Trivial baselines (:mod:`benchmark.baselines`): a claim whose every arm is within what a predictor that
 learns nothing scores (the 95% CI of the arm's per-seed margin over the baseline reaches 0) is marked
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from . import Better, Claim, Exact, Interaction, Peak, Trend, claims_for, PAPERS
+from . import DERIVED, Better, Claim, Exact, Interaction, Peak, Trend, claims_for, PAPERS
 from . import verdict as V
+
+if TYPE_CHECKING:
+    from ..catalogue import Experiment
 
 CLAIM_COLUMNS = ["claim", "experiment", "statement", "source", "metric", "n_seeds", "a_mean", "b_mean", "diff",
                  "ci_low", "ci_high", "verdict", "baseline", "note"]
@@ -43,7 +48,8 @@ def arms_of(form) -> list[tuple[str, dict]]:
 
 
 def matches(labels: dict, arm: dict) -> bool:
-    return all(k in labels and labels[k] == v for k, v in arm.items())
+    """The labels pass the arm's filter; a derived row's labels (``DERIVED``) only when the arm names it."""
+    return labels.get(DERIVED) == arm.get(DERIVED) and all(k in labels and labels[k] == v for k, v in arm.items())
 
 
 def arm_problems(claim: Claim, scale: str) -> list[str]:
@@ -65,9 +71,16 @@ def arm_problems(claim: Claim, scale: str) -> list[str]:
             cfgs = exp.runs(scale, 2, "/path/to/data")
     except (UnknownExperiment, ValueError, FileNotFoundError) as e:
         return problems + [f"experiment {claim.experiment!r} has no {scale} grid: {e}"]
+    rows = {seed: [c.labels for c in cfgs if c.seed == seed] for seed in (0, 1)}
+    if exp.claim_arms is not None:  # the experiment's derived rows (Experiment.claim_values) count as runs
+        for seed in rows:
+            derived = exp.claim_arms([c for c in cfgs if c.seed == seed])
+            if any(not lab.get(DERIVED) for lab in derived):
+                return problems + [f"{claim.experiment}: claim_arms gives labels without a {DERIVED!r} label"]
+            rows[seed] = rows[seed] + derived
     for name, arm in arms_of(claim.form):
-        for seed in (0, 1):
-            n = sum(1 for c in cfgs if c.seed == seed and matches(c.labels, arm))
+        for seed, labels in rows.items():
+            n = sum(1 for lab in labels if matches(lab, arm))
             if n != 1:
                 problems.append(f"arm {name} {arm} selects {n} runs of seed {seed} at scale {scale} (needs 1)")
                 break
@@ -79,6 +92,8 @@ def arm_values(results: pd.DataFrame, arm: dict, metric: str) -> pd.Series:
     if not len(results) or "status" not in results:
         return pd.Series(dtype=float)
     sel = results["status"] == "done"
+    if DERIVED in results and DERIVED not in arm:  # runs only: an arm selects derived rows by name
+        sel &= results[DERIVED].isna()
     for k, v in arm.items():
         if k not in results:
             return pd.Series(dtype=float)
@@ -196,15 +211,30 @@ def claims_path(out_dir: Path, experiment: str) -> Path:
     return Path(out_dir) / "tables" / paper / f"{name}.claims.csv"
 
 
+def with_claim_values(results: pd.DataFrame, exp: Experiment, runs_root: Path,
+                      cfgs: list[RunConfig]) -> pd.DataFrame:
+    """The runs' rows and, below them, the experiment's derived rows (``Experiment.claim_values``)."""
+    if exp.claim_values is None:
+        return results
+    extra = exp.claim_values(Path(runs_root), cfgs)
+    if not len(extra):
+        return results
+    lacking = [c for c in ("seed", "status", DERIVED) if c not in extra or extra[c].isna().any()]
+    if lacking:
+        raise ValueError(f"{exp.id}: claim_values rows lack {lacking}")
+    return pd.concat([results, extra], ignore_index=True) if len(results) else extra.reset_index(drop=True)
+
+
 def evaluate_experiment(experiment: str, runs_root: Path, cfgs: list[RunConfig], out_dir: Path,
                         scale: str) -> list[Path]:
     """Judge every claim of ``experiment`` and write its claims CSV (nothing when it has no claims)."""
+    from ..catalogue import resolve
     from ..results import load_results
 
     claims = claims_for(experiment)
     if not claims:
         return []
-    results = load_results(runs_root, cfgs)
+    results = with_claim_values(load_results(runs_root, cfgs), resolve(experiment), runs_root, cfgs)
     rows = [evaluate_claim(c, results, cfgs, scale, Path(out_dir) / "tables") for c in claims]
     path = claims_path(out_dir, experiment)
     path.parent.mkdir(parents=True, exist_ok=True)
