@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..claims import DERIVED  # noqa: E402
 from ..config import RunConfig, validate  # noqa: E402
 from ..reference import load_reference  # noqa: E402
 from ..results import load_results  # noqa: E402
@@ -404,9 +405,13 @@ def table5_runs(scale, seeds, root):
             for (row, method) in TABLE5_NETS for m in STREAMS for seed in range(seeds)]
 
 
-def two_stream_cells(runs_root, cfgs, key=lambda c: (c.labels["row"], c.labels["method"], c.labels["split"])):
+def _table5_key(c):
+    return c.labels["row"], c.labels["method"], c.labels["split"]
+
+
+def two_stream_by_seed(runs_root, cfgs, key=_table5_key) -> dict:
     """Two-stream accuracy (%) per (key, seed): the average of the colour and flow runs' per-video softmax
-    scores (their saved ``test_scores.npz``). Returns {key: [accuracy per seed]}."""
+    scores (their saved ``test_scores.npz``). Returns {key: {seed: accuracy}}."""
     from ..train.action import ensure_scores, two_stream_accuracy
 
     by = {}
@@ -418,8 +423,34 @@ def two_stream_cells(runs_root, cfgs, key=lambda c: (c.labels["row"], c.labels["
             continue
         paths = [ensure_scores(runs_root, streams[m]) for m in STREAMS]
         if all(p is not None for p in paths):
-            out.setdefault(k, []).append(two_stream_accuracy(paths))
+            out.setdefault(k, {})[seed] = two_stream_accuracy(paths)
     return out
+
+
+def two_stream_cells(runs_root, cfgs, key=_table5_key) -> dict:
+    """{key: [two-stream accuracy per seed]} (``two_stream_by_seed`` without the seeds)."""
+    return {k: list(v.values()) for k, v in two_stream_by_seed(runs_root, cfgs, key).items()}
+
+
+# The two-stream accuracy as a claim value: one row per (row, method, split, seed), labelled as the colour
+# run with modality "comb" and derived "two-stream" (prernn.table5.comb_gt_single_stream)
+COMB, TWO_STREAM = "comb", "two-stream"
+
+
+def _comb_labels(c: RunConfig) -> dict:
+    return {**c.labels, "modality": COMB, DERIVED: TWO_STREAM}
+
+
+def two_stream_claim_values(runs_root, cfgs) -> pd.DataFrame:
+    by = two_stream_by_seed(runs_root, cfgs, key=lambda c: tuple(_comb_labels(c).items()))
+    return pd.DataFrame([{**dict(k), "seed": seed, "test_acc": acc, "status": "done"}
+                         for k, per_seed in by.items() for seed, acc in per_seed.items()])
+
+
+def two_stream_claim_arms(cfgs) -> list[dict]:
+    """Labels of the two-stream rows of one seed: one per colour run that has its flow run in the grid."""
+    flows = [_comb_labels(c) for c in cfgs if c.labels["modality"] == "flow"]
+    return [lab for lab in (_comb_labels(c) for c in cfgs if c.labels["modality"] == "rgb") if lab in flows]
 
 
 def table5_outputs(runs_root, cfgs, out_dir, scale):
@@ -447,7 +478,8 @@ def table5_outputs(runs_root, cfgs, out_dir, scale):
 register(Experiment(id="prernn.table5",
                     title="UCF-101: traditional vs PreRNN vs PreRNN-SIH (VRNN / LSTM / GRU on ResNet50), colour, "
                           "flow and two-stream",
-                    make_runs=table5_runs, make_outputs=table5_outputs))
+                    make_runs=table5_runs, make_outputs=table5_outputs,
+                    claim_values=two_stream_claim_values, claim_arms=two_stream_claim_arms))
 
 
 # ---------------------------------------------------------------------------------- prernn Table 7

@@ -39,9 +39,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..claims import DERIVED  # noqa: E402
 from ..config import RunConfig, validate  # noqa: E402
 from ..reference import load_reference  # noqa: E402
-from ..results import load_curves, load_results  # noqa: E402
+from ..results import load_curves, load_results, run_dir, run_status  # noqa: E402
 from ..tables import comparison, write_table  # noqa: E402
 from . import Experiment, register  # noqa: E402
 from .prernn import COLUMNS, FAMILY_PREFIX, KINDS  # noqa: E402,F401
@@ -212,12 +213,34 @@ def fig4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
     return [csv, png]
 
 
+# Convergence speed as a claim value (the prernn.fig4 claims): for every finished run, the mean of its
+# training loss over its epochs (metrics.jsonl), a row labelled like the run plus derived "loss curve"
+LOSS_CURVE = "loss curve"
+
+
+def curve_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
+    rows = []
+    for cfg in cfgs:
+        if run_status(run_dir(runs_root, cfg)) != "done":
+            continue
+        curve = load_curves(runs_root, [cfg])
+        if "train_loss" in curve and curve["train_loss"].notna().any():
+            rows.append({**cfg.labels, DERIVED: LOSS_CURVE, "seed": cfg.seed, "status": "done",
+                         "train_loss_mean_over_epochs": float(curve["train_loss"].mean())})
+    return pd.DataFrame(rows)
+
+
+def curve_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
+    return [{**c.labels, DERIVED: LOSS_CURVE} for c in cfgs]
+
+
 register(Experiment(
     id="prernn.fig4",
     title="Training curves (loss, accuracy per epoch) of traditional vs PreRNN vs PreRNN-SIH, VRNN and LSTM "
           "(the Table 4 runs)",
     make_runs=fig4_runs,
     make_outputs=fig4_outputs,
+    claim_values=curve_claim_values, claim_arms=curve_claim_arms,
 ))
 
 

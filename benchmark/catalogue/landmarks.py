@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from ..claims import DERIVED  # noqa: E402
 from ..config import RunConfig, validate  # noqa: E402
 from ..metrics import ced_curve  # noqa: E402
 from ..reference import load_reference  # noqa: E402
@@ -317,9 +318,38 @@ def _plot_fig2(units: dict, hist: pd.DataFrame, png: Path, scale: str) -> Path:
     return png
 
 
+# Gate saturation as a claim value (the prernn.fig2 claims): for every finished run (each seed, where the
+# figure shows the first), the share of each layer's gate activations on the test set below LEFT or above
+# RIGHT (the kind's gates pooled), from its checkpoint; a row labelled like the run plus derived
+# "gate saturation", metrics layer<k>_saturated and layer1_minus_layer2_saturated
+SATURATION = "gate saturation"
+
+
+def saturation_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
+    rows = []
+    for cfg in cfgs:
+        if not _done(runs_root, cfg):
+            continue
+        model, test_set = task.load_trained(runs_root, cfg)
+        sat, _, _ = saturation_rows("", cfg.labels["kind"], collect_gates(model, test_set, cfg.batch_size))
+        per_layer = pd.DataFrame(sat).assign(saturated=lambda d: d["left_saturated"] + d["right_saturated"])
+        share = per_layer.groupby("layer")["saturated"].mean()  # the gates have equal counts: pooled share
+        row = {**cfg.labels, DERIVED: SATURATION, "seed": cfg.seed, "status": "done",
+               **{f"layer{k}_saturated": float(v) for k, v in share.items()}}
+        if {1, 2} <= set(share.index):
+            row["layer1_minus_layer2_saturated"] = float(share[1] - share[2])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def saturation_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
+    return [{**c.labels, DERIVED: SATURATION} for c in cfgs]
+
+
 register(Experiment(
     id="prernn.fig2",
     title="Gate saturation (LSTM) and activation histograms (GRU), layers 1 and 2, Tra vs Pre (Table 2 models)",
     make_runs=fig2_runs,
     make_outputs=fig2_outputs,
+    claim_values=saturation_claim_values, claim_arms=saturation_claim_arms,
 ))

@@ -30,9 +30,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..claims import DERIVED  # noqa: E402
 from ..config import RunConfig, validate  # noqa: E402
 from ..reference import load_reference  # noqa: E402
-from ..results import load_curves, load_results  # noqa: E402
+from ..results import load_curves, load_results, run_dir, run_status  # noqa: E402
 from ..tables import comparison, write_table  # noqa: E402
 from . import Experiment, register  # noqa: E402
 
@@ -369,7 +370,37 @@ def fig4a_maps(runs_root: Path, cfgs: list[RunConfig], out: Path, scale: str, la
                                              f"with / without sub-tasks ({scale} scale)")
 
 
+# q as a claim value (scs.fig4.q_falls_from_1): for every finished ASTSGD run, q at the start of training
+# (epoch 1's astsgd_q_start) and at its end (the last epoch's astsgd_q), from the run's metrics.jsonl, as two
+# rows labelled like the run plus derived "q start" / "q end" (metric astsgd_q)
+Q_START, Q_END = "q start", "q end"
+
+
+def _astsgd(cfg: RunConfig) -> bool:
+    return bool(cfg.scheme_kw.get("astsgd"))
+
+
+def q_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
+    rows = []
+    for cfg in cfgs:
+        if not _astsgd(cfg) or run_status(run_dir(runs_root, cfg)) != "done":
+            continue
+        curve = load_curves(runs_root, [cfg])
+        if "astsgd_q" not in curve or "astsgd_q_start" not in curve:
+            continue
+        curve = curve.sort_values("epoch")
+        start, end = curve["astsgd_q_start"].dropna(), curve["astsgd_q"].dropna()
+        if len(start) and len(end):
+            rows += [{**cfg.labels, DERIVED: d, "seed": cfg.seed, "astsgd_q": float(v), "status": "done"}
+                     for d, v in ((Q_START, start.iloc[0]), (Q_END, end.iloc[-1]))]
+    return pd.DataFrame(rows)
+
+
+def q_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
+    return [{**c.labels, DERIVED: d} for c in cfgs if _astsgd(c) for d in (Q_START, Q_END)]
+
+
 register(Experiment(
     id="scs.fig4",
     title="q over training under ASTSGD and the sub-task ablation (the Table 3 runs)",
-    make_runs=table3_runs, make_outputs=fig4_outputs))
+    make_runs=table3_runs, make_outputs=fig4_outputs, claim_values=q_claim_values, claim_arms=q_claim_arms))

@@ -8,19 +8,22 @@ grid (``python -m benchmark.claims arms prernn.table2``). Tables 2 and 4 (and Fi
 runs) label a run by ``row`` (VRNN / LSTM / GRU) and ``column`` (the paper's column, e.g. "PreRNN / fc6/7");
 Table 5 by ``row``, ``method`` and ``modality`` (rgb / flow).
 
-Three kinds of claim cannot be judged from runs' final metrics and are marked ``untestable``:
+Numbers that are no run's final metric but follow from the runs are rows the experiment derives, one per seed
+(``Experiment.claim_values``; the arm names the ``derived`` label): gate saturation (Fig. 2, ``gates``: from each
+run's checkpoint), convergence speed (Fig. 4, ``loss_curve``: the mean training loss over the epochs of
+``metrics.jsonl``) and Table 5's two-stream accuracy (``two_stream``: from the two runs' saved scores).
+
+Two kinds of claim cannot be judged from the runs and are marked ``untestable``:
 
 - settings and data-set descriptions (no result): an :class:`Exact` naming the quantity (``table="settings"``:
   no such table is written), the reason saying where the suite applies the setting;
-- numbers computed outside ``result.json``: gate saturation (Fig. 2, from checkpoints), convergence speed
-  (Fig. 4, per-epoch curves), two-stream / two-sensor fusion (Tables 5-7, from saved scores); their arms are
-  the grid's runs where those exist, the metric the one that would be needed;
-- comparisons with the paper's no-RNN baselines, which no grid runs. Arms of claims untestable at every scale
-  whose runs do not exist name the cell of the experiment's tidy table (``row``/``column``) instead.
+- comparisons with the paper's no-RNN baselines, which no grid runs (Tables 6 and 7, whose "Ours" is also a
+  fusion of two runs). Arms of claims untestable at every scale whose runs do not exist name the cell of the
+  experiment's tidy table (``row``/``column``) instead.
 """
 from __future__ import annotations
 
-from . import Better, Claim, Exact, Peak, Source, Trend
+from . import DERIVED, Better, Claim, Exact, Peak, Source, Trend
 
 P = "prernn"
 
@@ -30,9 +33,27 @@ def cell(row: str, column: str) -> dict:
     return {"row": row, "column": column}
 
 
+def gates(row: str, column: str) -> dict:
+    """A Fig. 2 run's gate saturation on the test set (layer<k>_saturated, layer1_minus_layer2_saturated), a
+    row prernn.fig2 derives from the run's checkpoint (catalogue/landmarks.py saturation_claim_values)."""
+    return {**cell(row, column), DERIVED: "gate saturation"}
+
+
+def loss_curve(row: str, column: str) -> dict:
+    """A Fig. 4 run's training loss averaged over its epochs (train_loss_mean_over_epochs), a row prernn.fig4
+    derives from the run's metrics.jsonl (catalogue/gestures.py curve_claim_values)."""
+    return {**cell(row, column), DERIVED: "loss curve"}
+
+
 def stream(row: str, method: str, modality: str) -> dict:
     """Table 5 run: row VRNN / LSTM / GRU, method Traditional / PreRNN / PreRNN-SIH, modality rgb / flow."""
     return {"row": row, "method": method, "modality": modality}
+
+
+def two_stream(row: str, method: str) -> dict:
+    """Table 5's two-stream accuracy of a (row, method) per seed: the colour and flow runs' averaged scores, a
+    row prernn.table5 derives (catalogue/action.py two_stream_claim_values)."""
+    return {"row": row, "method": method, DERIVED: "two-stream"}
 
 
 def src(where: str, quote: str = "") -> Source:
@@ -107,10 +128,6 @@ T5_COMB = ("Combining the two streams through simple averaging softmax scores bo
            "for all methods.")
 
 # reasons shared by several claims
-GATES = ("the saturation fractions are computed by fig2_outputs from the trained checkpoints "
-         "(tables/prernn/fig2_saturation.csv), not a run's final metric")
-CURVES = ("convergence speed is read from the per-epoch curves (metrics.jsonl, tables/prernn/fig4_curves.csv), "
-          "not a run's final metric")
 FUSION = ("the fused accuracy is computed in the experiment's outputs from saved per-video scores of two runs, "
           "not a run's final metric")
 NO_BASELINE = "the paper's baseline without RNN is reference only: no grid of the suite runs it"
@@ -169,18 +186,17 @@ CLAIMS = [
     Claim("prernn.fig2.lstm_layer1_pre_more_saturated", "prernn.fig2",
           "First-layer gates of PreLSTM are more saturated than those of TraLSTM",
           src("Sec. 4.1, Fig. 2", FIG2_LSTM), "layer1_saturated",
-          Better(cell("LSTM", PRE67), cell("LSTM", TRA2)), untestable={"all": GATES}),
+          Better(gates("LSTM", PRE67), gates("LSTM", TRA2))),
     Claim("prernn.fig2.gru_layer1_pre_more_saturated", "prernn.fig2",
           "First-layer gate activations of PreGRU fall in the saturated bins more than TraGRU's",
           src("Sec. 4.1, Fig. 2", FIG2_GRU), "layer1_saturated",
-          Better(cell("GRU", PRE67), cell("GRU", TRA2)), untestable={"all": GATES}),
+          Better(gates("GRU", PRE67), gates("GRU", TRA2))),
     Claim("prernn.fig2.lstm_layer2_rarely_saturated", "prernn.fig2",
           "Second-layer gates of both LSTMs are rarely saturated, so PreLSTM's saturation drops more from layer 1 "
           "to layer 2 than TraLSTM's",
           src("Sec. 4.1, Fig. 2", FIG2_L2), "layer1_minus_layer2_saturated",
-          Better(cell("LSTM", PRE67), cell("LSTM", TRA2)),
-          untestable={"all": GATES + "; the paper's claim is about each model's second layer (near zero), "
-                                     "rendered here as the layer-1-to-2 drop, larger for PreLSTM"}),
+          Better(gates("LSTM", PRE67), gates("LSTM", TRA2))),  # the paper's claim is about each model's
+    # second layer (near zero), rendered here as the layer-1-to-2 drop, larger for PreLSTM
 
     # ------------------------------------------------------------ Fig. 3: cumulative error distributions
     Claim("prernn.fig3.pregru_best_ced", "prernn.fig3",
@@ -236,11 +252,11 @@ CLAIMS = [
     Claim("prernn.fig4.vrnn_pre_converges_faster", "prernn.fig4",
           "PreVRNN converges faster than TraVRNN (lower training loss over the epochs)",
           src("Sec. 4.2, Fig. 4", FIG4_VRNN), "train_loss_mean_over_epochs",
-          Better(cell("VRNN", PRE67), cell("VRNN", TRA2)), better="lower", untestable={"all": CURVES}),
+          Better(loss_curve("VRNN", PRE67), loss_curve("VRNN", TRA2)), better="lower"),
     Claim("prernn.fig4.lstm_pre_converges_faster", "prernn.fig4",
           "PreLSTM converges faster than TraLSTM (lower training loss early in training)",
           src("Sec. 4.2, Fig. 4", FIG4_LSTM), "train_loss_mean_over_epochs",
-          Better(cell("LSTM", PRE67), cell("LSTM", TRA2)), better="lower", untestable={"all": CURVES}),
+          Better(loss_curve("LSTM", PRE67), loss_curve("LSTM", TRA2)), better="lower"),
 
     # ------------------------------------------------------------ Table 6: NVGesture vs published methods
     Claim("prernn.table6.fusion_gt_baseline", "prernn.table6",
@@ -281,8 +297,7 @@ CLAIMS = [
     Claim("prernn.table5.comb_gt_single_stream", T5,
           "Two-stream (colour + flow score average) beats either stream alone, e.g. PreGRU 93.7 vs 85.2 flow",
           src("Sec. 4.3", T5_COMB), "test_acc",
-          Better(cell("GRU", "PreRNN / Comb"), cell("GRU", "PreRNN / Flow")),
-          untestable={"all": FUSION + " (table5_outputs, two_stream_cells)"}),
+          Better(two_stream("GRU", "PreRNN"), stream("GRU", "PreRNN", "flow"))),
 
     # ------------------------------------------------------------ Table 7: UCF101, three splits
     Claim("prernn.table7.ours_gt_baseline", "prernn.table7",
