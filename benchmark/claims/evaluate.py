@@ -250,6 +250,6 @@ def load_claims(out_dir: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=CLAIM_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
-    df["baseline"] = df["baseline"].fillna("")
-    df["note"] = df["note"].fillna("")
+    for col in ("baseline", "note"):  # text columns that may be empty in every row
+        df[col] = df[col].astype(object).where(df[col].notna(), "")
     return df

@@ -47,6 +47,9 @@ def test_csv_is_tidy_with_exact_parameter_counts_and_filled_iou(smoke):
     params = df[df["column"] == "# params of RNN"].set_index("row")["reproduced"].to_dict()
     assert params == PARAMS
     iou = df[(df["column"] == "IoU") & ~df["reference_only"]]
+    base = iou[iou["row"].str.startswith("trivial baseline: ")]  # what a predictor that learns nothing scores
+    assert len(base) == 1 and base["n_seeds"].iloc[0] == 0 and 0 < base["reproduced"].iloc[0] <= 100
+    iou = iou.drop(base.index)
     assert len(iou) == 8 and iou["reproduced"].notna().all() and (iou["n_seeds"] == 1).all()
     assert iou["reproduced"].between(0, 100).all()
     assert (iou["scale"] == "smoke").all() and iou["dataset"].str.startswith("builtin:").all()

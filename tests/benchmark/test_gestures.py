@@ -74,7 +74,7 @@ def test_paper_scale_configs(monkeypatch):
     t6 = resolve("prernn.table6").runs("paper", 1, "/data/nvgesture")
     assert sorted(c.data_kw["sensor"] for c in t6) == ["color", "depth"]
     assert {c.model for c in t6} == {"prernn_c3d_vrnn_fc67"} and t6[0] in t4
-    assert len(resolve("prernn.fig4").runs("cpu")) == 13     # VRNN 5 + LSTM 8 columns of Table 4
+    assert len(resolve("prernn.fig4").runs("cpu", 1)) == 13     # VRNN 5 + LSTM 8 columns of Table 4
 
 
 # ------------------------------------------------------------------------------------------- CTC loss

@@ -81,13 +81,14 @@ def test_fig2_smoke(smoke_dirs):
 def test_grid_shape():
     from benchmark.catalogue import resolve
 
-    t2 = resolve("prernn.table2").runs("cpu")
+    t2 = resolve("prernn.table2").runs("cpu", 1)
     assert len(t2) == 21
+    assert len(resolve("prernn.table2").runs("cpu")) == 21 * 5  # the cpu default: 5 seeds
     names = {c.model for c in t2}
     assert {"tra_vgg16_vrnn_1", "prernn_vgg16_gru_fc67", "prernn_sih_vgg16_lstm_fc7"} <= names
     assert not any(n.startswith("prernn_sih_vgg16_vrnn") for n in names)
-    assert resolve("prernn.fig3").runs("cpu") == t2
-    f2 = resolve("prernn.fig2").runs("cpu")
+    assert resolve("prernn.fig3").runs("cpu", 1) == t2
+    f2 = resolve("prernn.fig2").runs("cpu", 1)
     assert {c.model for c in f2} == {"tra_vgg16_lstm_2", "prernn_vgg16_lstm_fc67", "tra_vgg16_gru_2",
                                      "prernn_vgg16_gru_fc67"}
     assert all(c in t2 for c in f2)

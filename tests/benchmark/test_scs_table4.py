@@ -17,4 +17,6 @@ def test_scs_table4_smoke(tmp_path):
     extra = df[df["paper"].isna() & ~df["reference_only"]]
     assert "Polyg-GRU 2" in set(extra["row"])  # reproduced although the paper prints no number for it
     iou = df[(df["column"] == "IoU") & ~df["reference_only"]]
+    assert iou["row"].str.startswith("trivial baseline: ").sum() == 1  # the floor, beside the 16 models
+    iou = iou[~iou["row"].str.startswith("trivial baseline: ")]
     assert len(iou) == 16 and iou["reproduced"].notna().all()

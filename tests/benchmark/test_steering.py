@@ -138,7 +138,7 @@ def test_precise_bn_is_the_plain_average_over_the_windows():
 
 
 def test_grids_match_the_reference_and_table6_reuses_table5():
-    t5, t6 = resolve("scs.table5").runs("cpu"), resolve("scs.table6").runs("cpu")
+    t5, t6 = resolve("scs.table5").runs("cpu", 1), resolve("scs.table6").runs("cpu", 1)
     assert {c.labels["row"] for c in t5} == set(load_reference("scs", "table5")["row"])
     assert len(t5) == 18 and {c.model for c in t5} == {"steer_scs", "steer_cnn_lstm", "steer_cnn"}
     assert {config_hash(c) for c in t6} <= {config_hash(c) for c in t5}
