@@ -1,0 +1,52 @@
+"""The README's results section is generated from the committed claims CSVs: the block between the
+markers equals what benchmark.claims.summary builds from tables/*/*.claims.csv, and its summary line
+equals their verdict counts."""
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.claims.evaluate import CLAIM_COLUMNS, load_claims
+from benchmark.claims.summary import README_BEGIN, README_END, readme_block, scales_of, summary_line, write_summary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _block(text: str) -> str:
+    return README_BEGIN + text.split(README_BEGIN, 1)[1].split(README_END, 1)[0] + README_END
+
+
+def test_readme_block_equals_the_committed_claims():
+    df = load_claims(ROOT)
+    readme = (ROOT / "README.md").read_text()
+    assert README_BEGIN in readme and README_END in readme
+    expected = readme_block(df, scales_of(ROOT, df["experiment"].unique()))
+    assert _block(readme) == expected, "README block is stale: run python -m benchmark.claims summary"
+
+
+def test_summary_line_counts_the_csv_verdicts():
+    df = load_claims(ROOT)
+    line = re.search(r"Claims at \S+ scale: (\d+) tested, (\d+) reproduced, (\d+) contradicted, (\d+) inconclusive "
+                     r"\(plus (\d+) not run\)", (ROOT / "README.md").read_text())
+    assert line, "the README has no summary line"
+    n, r, c, i, u = map(int, line.groups())
+    v = df["verdict"].value_counts()
+    assert (r, c, i, u) == (v.get("reproduced", 0), v.get("contradicted", 0), v.get("inconclusive", 0),
+                            v.get("not run", 0))
+    assert n == r + c + i and n + u == len(df)
+
+
+def test_write_summary_rewrites_only_the_block(tmp_path):
+    (tmp_path / "tables" / "deeprnn").mkdir(parents=True)
+    rows = [dict(zip(CLAIM_COLUMNS, (f"deeprnn.t6.c{k}", "deeprnn.table6", "CBM beats LSTM", "deeprnn Table 6",
+                                     "test_iou", 5, 75.0, 70.0, d, d - 1, d + 1, v, "", "")))
+            for k, (d, v) in enumerate(((5.0, "reproduced"), (-5.0, "contradicted"), (0.0, "inconclusive")))]
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "deeprnn" / "table6.claims.csv", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nhand-written\n\n{README_BEGIN}\nold\n{README_END}\n\n## after\n")
+    write_summary(tmp_path, readme=readme)
+    text = readme.read_text()
+    assert text.startswith("# title\n\nhand-written\n\n") and text.endswith("\n\n## after\n")
+    assert "Claims at cpu scale: 3 tested, 1 reproduced, 1 contradicted, 1 inconclusive (plus 0 not run)" in text
+    assert "old" not in _block(text)
+    assert summary_line(load_claims(tmp_path), "cpu") in (tmp_path / "tables" / "claims.md").read_text()
