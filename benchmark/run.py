@@ -171,11 +171,11 @@ def outputs_or_error(exp, runs_root: Path, cfgs, out_dir: Path, scale: str) -> t
     shown (run, collect, status and the report name it) and never stops the other experiments."""
     try:
         return exp.outputs(runs_root, cfgs, out_dir, scale), None
-    except Exception as e:  # reported, recorded in the manifest: never silent
+    except Exception as e:  # reported in one line (with where it was raised), recorded in the manifest
         import traceback
 
-        traceback.print_exc(limit=-3)
-        return [], f"{type(e).__name__}: {e}"
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        return [], f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
 
 
 def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs, error: str | None = None) -> Path:
