@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .catalogue import UnknownExperiment, resolve
-from .config import SCALES
+from .config import PRECISIONS, SCALES
 
 
 class BadInput(ValueError):
@@ -78,6 +78,8 @@ def add_grid_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the scale's)")
     p.add_argument("--data-root", default=None, help="root of the real data set (default: built-in data)")
     p.add_argument("--runs-dir", default="runs", help="where run directories live (default: runs/)")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="fp32 or bf16 training (default: the experiment's; bf16 needs AVX512_BF16/AMX or a GPU)")
     return p
 
 
@@ -85,7 +87,7 @@ def resolve_grid(args):
     """(experiment, run configs) for parsed grid arguments, or (None, None) after printing the error."""
     try:
         exp = resolve(args.experiment)
-        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+        cfgs = exp.runs(args.scale, args.seeds, args.data_root, getattr(args, "precision", None))
         check_data_root(exp, cfgs, args.data_root, args.scale)
         return exp, cfgs
     except (UnknownExperiment, ValueError) as e:

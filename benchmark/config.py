@@ -16,6 +16,7 @@ SCALES = ("smoke", "cpu", "paper")
 TASKS = ("polygon", "sequence", "action", "subgoal", "prediction", "landmarks", "gesture", "steering",
          "nowcast")
 SCHEMES = ("bptt", "clips", "overlap", "ltsc")
+PRECISIONS = ("fp32", "bf16")  # benchmark/precision.py
 # "builtin" (the embedded stand-ins) or a real data set of benchmark/data/registry.py
 DATASETS = ("builtin", "cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai",
             "livi", "radar")
@@ -43,6 +44,7 @@ class RunConfig:
     scheme: str = "bptt"            # bptt (full sequence) | clips (plain short clips) | overlap | ltsc
     scheme_kw: dict = field(default_factory=dict)  # clip_len, clips (S), overlap_rate, lam, init, ...
     stsgd_schedule: tuple = ()      # ((epoch, p), ...): STSGD p from that epoch on; () = off
+    precision: str = "fp32"         # fp32 | bf16 (autocast forward; benchmark/precision.py)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -57,7 +59,7 @@ class RunConfig:
 
 # Fields added after runs already existed: left out of the hash at their default value, so adding an
 # option never orphans a finished run.
-_LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": ()}
+_LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": (), "precision": "fp32"}
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -94,6 +96,8 @@ def validate(cfg: RunConfig) -> None:
     if cfg.task == "polygon" and cfg.scheme != "bptt":
         problems.append(f"scheme={cfg.scheme!r}: the polygon task trains with full BPTT only (clip schemes are "
                         "not wired for it); use scheme='bptt'")
+    if cfg.precision not in PRECISIONS:
+        problems.append(f"precision={cfg.precision!r}: use one of {PRECISIONS}")
     if cfg.dataset not in DATASETS:
         problems.append(f"dataset={cfg.dataset!r}: use one of {DATASETS}")
     if cfg.dataset != "builtin" and not cfg.data_root:

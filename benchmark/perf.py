@@ -355,7 +355,18 @@ def plot_memory(rows, path: Path):
     plt.close(fig)
 
 
+SUBCOMMANDS = {"mfu": "benchmark.perf_mfu", "seeds": "benchmark.perf_seeds"}
+
+
 def main(argv=None) -> dict:
+    """``python -m benchmark.perf`` (the stack benchmark below), ``... perf mfu`` (``benchmark.perf_mfu``:
+    model FLOP utilisation at the sweeps' shapes) or ``... perf seeds`` (``benchmark.perf_seeds``: what
+    five seeds cost against one)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny grid (tests)")
     ap.add_argument("--out-dir", default=".", help="writes <out-dir>/tables/perf and <out-dir>/figures/perf")

@@ -56,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_many(args)
     try:
         exp = resolve(args.experiment)
-        cfgs = exp.runs(args.scale, args.seeds, args.data_root)
+        cfgs = exp.runs(args.scale, args.seeds, args.data_root, args.precision)
         check_data_root(exp, cfgs, args.data_root, args.scale)
         profile = load_profile(args.profile)
         if not args.dry_run:
             _check_data(cfgs)
+            _check_precision(cfgs, args.cluster)
             _check_cluster(args, cfgs)
     except (UnknownExperiment, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -93,6 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if counts.get("failed") else 0
 
 
+def _check_precision(cfgs, cluster: str) -> None:
+    """bf16 runs launched on this machine need fast bf16 here (a Slurm job checks on its own node)."""
+    from .precision import bf16_problem
+
+    if cluster != "slurm" and any(c.precision == "bf16" for c in cfgs):
+        problem = bf16_problem()
+        if problem:
+            raise ValueError(problem)
+
+
 def selected_ids(name: str) -> list[str]:
     """``all`` -> every id; ``<paper>.all`` -> that paper's ids (unknown paper: the valid ones)."""
     ids = list_ids()
@@ -122,7 +133,7 @@ def run_many(args) -> int:
         return 2
     runs_root, out_dir = Path(args.runs_dir), Path(args.out_dir)
     try:
-        grids = {i: resolve(i).runs(args.scale, args.seeds, None) for i in ids}
+        grids = {i: resolve(i).runs(args.scale, args.seeds, None, args.precision) for i in ids}
     except ValueError as e:
         return fail(e)
     union = list({str(run_dir(runs_root, c)): c for cfgs in grids.values() for c in cfgs}.values())
@@ -130,6 +141,7 @@ def run_many(args) -> int:
         profile = load_profile(args.profile)
         if not args.dry_run:
             _check_cluster(args, union)
+            _check_precision(union, args.cluster)
     except (FileNotFoundError, ValueError) as e:
         return fail(e)
     print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")

@@ -6,6 +6,8 @@ deeprnn paper, the suite's primary paper.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +49,16 @@ class Experiment:
     def paper(self) -> str:
         return self.id.split(".")[0]
 
-    def runs(self, scale: str, seeds: int | None = None, data_root: str | None = None) -> list[RunConfig]:
+    def runs(self, scale: str, seeds: int | None = None, data_root: str | None = None,
+             precision: str | None = None) -> list[RunConfig]:
+        """The grid at ``scale``; ``precision`` (fp32 / bf16) overrides the experiment's (None keeps it)."""
         n = seeds if seeds is not None else self.default_seeds[scale]
         if n < 1:
             raise ValueError(f"--seeds {n}: the number of seeds must be at least 1")
-        return self.make_runs(scale, n, data_root)
+        cfgs = self.make_runs(scale, n, data_root)
+        if precision is not None:
+            cfgs = [dataclasses.replace(c, precision=precision) for c in cfgs]
+        return cfgs
 
     def outputs(self, runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
         """The experiment's tables and figures, then its claims judged from the same runs."""

@@ -27,6 +27,7 @@ from models.stacks import count_parameters
 
 from ..config import RunConfig, td_rate_at, validate
 from ..heal import move_aside, note_heal
+from ..precision import autocast, bf16_problem
 from .checkpoint import (CheckpointError, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
                          seed_everything, set_rng_state)
 
@@ -82,6 +83,7 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     evaluates and writes. ``model_hook``: applied to the built model (e.g. ``without_batchnorm``).
     """
     validate(cfg)
+    check_precision(cfg)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
@@ -128,9 +130,11 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         for batch in bar:
             opt.zero_grad(set_to_none=True)
             if dist is None and hasattr(task, "loss_backward"):  # the task back-propagates (e.g. clip by clip)
-                value = task.loss_backward(net, batch, cfg)
+                with autocast(cfg.precision):
+                    value = task.loss_backward(net, batch, cfg)
             else:
-                loss = task.loss(net, batch, cfg)
+                with autocast(cfg.precision):
+                    loss = task.loss(net, batch, cfg)
                 value = loss.item()
                 if dist is not None:  # weighted so that the step equals one process on the global batch
                     from ..distributed import loss_weight
@@ -146,19 +150,39 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         model.eval()
         if not main:  # rank 0 evaluates and writes; the others go on with the next epoch
             continue
-        row = {"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
-               **task.evaluate(model, test_set, cfg), "seconds": round(time.time() - t0, 3)}
-        history.append(row)
-        # the checkpoint first (it holds the metrics too), then the metrics file rewritten from it
-        save_checkpoint(run_dir / CHECKPOINT_FILE, model=model.state_dict(), optimizer=opt.state_dict(),
-                        epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues, history=history)
-        write_metrics(run_dir, history)
+        with autocast(cfg.precision):
+            metrics = task.evaluate(model, test_set, cfg)
+        history.append({"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
+                        **metrics, "seconds": round(time.time() - t0, 3)})
+        end_epoch(run_dir, model.state_dict(), opt.state_dict(), epoch, loader_gen, requeues, history)
 
     if not main:
         return {}
+    return finish_run(task, cfg, run_dir, model, train_set, test_set, history, requeues)
+
+
+def check_precision(cfg: RunConfig) -> None:
+    """bf16 only where it is fast (``benchmark.precision``): else one line naming the fix."""
+    problem = bf16_problem() if cfg.precision == "bf16" else None
+    if problem:
+        raise ValueError(f"{cfg.experiment} ({cfg.model}): {problem}")
+
+
+def end_epoch(run_dir: Path, model_state: dict, optimizer_state: dict, epoch: int, loader_gen, requeues: int,
+              history: list[dict]) -> None:
+    """The checkpoint first (it holds the metrics too), then the metrics file rewritten from it."""
+    save_checkpoint(run_dir / CHECKPOINT_FILE, model=model_state, optimizer=optimizer_state,
+                    epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues, history=history)
+    write_metrics(run_dir, history)
+
+
+def finish_run(task, cfg: RunConfig, run_dir: Path, model, train_set, test_set, history: list[dict],
+               requeues: int, **extra) -> dict:
+    """The task's extra files and ``result.json`` of a run trained to its last epoch."""
     final = history[-1]
     if hasattr(task, "save_outputs"):  # task files beside the result (action: per-video test scores)
-        task.save_outputs(model, test_set, cfg, run_dir)
+        with autocast(cfg.precision):
+            task.save_outputs(model, test_set, cfg, run_dir)
     result = {
         "status": "done",
         "final": final,
@@ -171,6 +195,7 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         "requeued": requeues,
         # corrupt files the loaders skipped (with a warning) in this process
         "skipped_files": sum(getattr(d, "skipped_count", 0) for d in (train_set, test_set)),
+        **extra,
     }
     atomic_write_json(run_dir / RESULT_FILE, result)
     return result

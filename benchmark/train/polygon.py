@@ -41,9 +41,27 @@ def _trim(target: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
 
 
 def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
-    target = _trim(batch["target"], batch["length"])
-    logits = model(batch["image"], target)
+    return _vertex_loss(model, batch["image"], _trim(batch["target"], batch["length"]))
+
+
+def _vertex_loss(model, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    logits = model(images, target)
     return F.cross_entropy(logits.flatten(0, 1), target.flatten(), ignore_index=-100)
+
+
+# ---- seed-batched training (benchmark.train.seed_batch): one batch per seed, stacked along dim 0
+def stack_batches(batches: list[dict]) -> dict:
+    """The seeds' batches as one: targets cut to the longest of all of them (+1 for the end token). A
+    seed whose own batch is shorter sees padding (-100) there, which the loss ignores and which, the RNN
+    being causal, changes none of its logits."""
+    steps = max(int(b["length"].max()) for b in batches) + 1
+    return {"image": torch.stack([b["image"] for b in batches]),
+            "target": torch.stack([b["target"][:, :steps] for b in batches])}
+
+
+def loss_stacked(model, batch: dict, cfg: RunConfig | None = None) -> torch.Tensor:
+    """One seed's loss on its slice of ``stack_batches`` (called under ``torch.func.vmap``)."""
+    return _vertex_loss(model, batch["image"], batch["target"])
 
 
 @torch.no_grad()

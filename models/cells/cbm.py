@@ -19,6 +19,31 @@ import torch.nn as nn
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
+def td_draw(cell: nn.Module):
+    """One Temporal Dropout decision of ``cell`` (True: block): never outside training or at rate 0,
+    always at rate 1 (no draw), else one ``torch.rand(())`` from the global generator. Under
+    ``torch.func.vmap(..., randomness="different")`` (seeds trained as one batched model,
+    ``benchmark.train.seed_batch``) the draw is one per seed: a batched boolean tensor."""
+    if not (cell.training and cell.td_rate > 0):
+        return False
+    if cell.td_rate >= 1:
+        return True
+    drop = torch.rand(()) < cell.td_rate
+    try:
+        return bool(drop)
+    except RuntimeError:  # a vmapped draw: data-dependent control flow is not allowed, so a tensor
+        return drop
+
+
+def apply_td(x: torch.Tensor, drop) -> torch.Tensor:
+    """``x`` as the T unit sees it: ``x.detach()`` where ``drop`` (per seed when it is a tensor)."""
+    if drop is True:
+        return x.detach()
+    if drop is False:
+        return x
+    return torch.where(drop, x.detach(), x)
+
+
 class CBMCell(nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
                  r_act: str = "tanh", merge: str = "product", bn: bool = True,
@@ -52,9 +77,7 @@ class CBMCell(nn.Module):
 
     def temporal_dropout(self, x: torch.Tensor) -> torch.Tensor:
         """The input as the T unit sees it: detached with probability td_rate (training only)."""
-        if self.training and self.td_rate > 0 and (self.td_rate >= 1 or torch.rand(()) < self.td_rate):
-            return x.detach()
-        return x
+        return apply_td(x, td_draw(self))
 
     def forward(self, x: torch.Tensor, state: torch.Tensor):
         if x.dim() != 4 or x.shape[1] != self.in_channels:

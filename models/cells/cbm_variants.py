@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .cbm import _ACT
+from .cbm import _ACT, apply_td, td_draw
 from .convlstm import ConvLSTMCell
 from .norm import TimeBatchNorm2d
 from .vrnn import check_input
@@ -54,9 +54,7 @@ class CBMLSTMCell(nn.Module):
 
     def temporal_dropout(self, x: torch.Tensor) -> torch.Tensor:
         """The input as the T unit sees it: detached with probability td_rate (training only)."""
-        if self.training and self.td_rate > 0 and (self.td_rate >= 1 or torch.rand(()) < self.td_rate):
-            return x.detach()
-        return x
+        return apply_td(x, td_draw(self))
 
     def _merge(self, r: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         return r * h if self.merge == "product" else r + h
