@@ -6,7 +6,10 @@ Writes ``<out-dir>/tables/perf/mfu.csv``: one row per (model, shape, precision) 
 
 **Peak** (measured in the same run, same thread count): the median of ``repeats`` timed ``torch.mm`` of two
 n x n matrices after one warm-up, GFLOP/s = 2 n^3 / seconds; fp32 tensors for the fp32 peak, bf16 tensors
-(no autocast) for the bf16 peak. n = 4096, 5 repeats (``--quick``: 1024, 3 repeats).
+(no autocast) for the bf16 peak. n = 4096, 5 repeats (``--quick``: 1024, 3 repeats). Caveat: on CPU, fp32
+``torch.mm`` runs MKL's SGEMM while bf16 matmuls and every convolution (fp32 too) run oneDNN's JIT kernels;
+on a CPU where oneDNN's fp32 convolutions beat MKL's SGEMM (the AMD EPYC this table was made on), fp32
+MFU exceeds 1: it is relative to what fp32 ``torch.mm`` reaches, not to the hardware's FMA peak.
 
 **Step time**: one training step as ``benchmark.train.loop.run_training`` runs it: zero the gradients, the
 task's loss under ``benchmark.precision.autocast(precision)`` then ``backward()`` outside it (or the task's
@@ -197,8 +200,8 @@ def conv_flops_counted(counter: FlopCounterMode) -> int:
 # ------------------------------------------------------------------------------------------- one step
 @dataclasses.dataclass
 class Job:
-    """One model to measure: ``forward_backward(precision)`` runs zero-grad-free forward + backward (under
-    the autocast), ``model`` is what the optimizer steps."""
+    """One model to measure: ``forward_backward(precision)`` runs the forward (under the autocast) and the
+    backward of one step (gradients not zeroed: ``_step`` does that), ``model`` is what the optimizer steps."""
     name: str
     shape: str
     model: nn.Module
@@ -341,6 +344,7 @@ def catalogue_configs(quick: bool, log=print) -> list[tuple[str, object]]:
         return [(c.model, c) for m in QUICK_MODELS for c in table6 if c.model == m][:len(QUICK_MODELS)]
     picks, tasks = [(c.model, c) for c in table6], {c.task for c in table6}
     for eid in list_ids():
+        pretrain = []
         if eid == TABLE6:
             continue
         try:
@@ -352,14 +356,16 @@ def catalogue_configs(quick: bool, log=print) -> list[tuple[str, object]]:
             if c.task in tasks:
                 continue
             if c.data_kw.get("pretrain"):
-                log(f"{eid} {c.model}: skipped: fine-tunes a pre-training run (data_kw['pretrain']) that would be "
-                    f"trained first; the next config of task {c.task!r} is taken")
+                pretrain.append(c.model)
                 continue
             if c.dataset != "builtin" and not c.data_root:
                 log(f"{eid} {c.model}: skipped: needs data set {c.dataset!r} (no data root)")
                 continue
             tasks.add(c.task)
             picks.append((f"{c.model}|{eid}", c))
+        if pretrain:
+            log(f"{eid}: skipped {len(pretrain)} config(s) ({', '.join(sorted(set(pretrain)))}): each fine-tunes a "
+                "pre-training run (data_kw['pretrain']) that would be trained first")
     # the experiment id only where the model name alone is ambiguous
     names = [n.split("|")[0] for n, _ in picks]
     return [(n.split("|")[0] if names.count(n.split("|")[0]) == 1 else n.replace("|", " "), c) for n, c in picks]
