@@ -1,5 +1,6 @@
 """``python -m benchmark.perf mfu``: the analytic conv FLOP count equals FlopCounterMode's exactly, and the
-quick run's table has the columns, mfu = achieved / peak, and the FLOPs of an independent count."""
+quick run's table has the columns, mfu = achieved / peak, peak = max(matmul peak, conv peak), and the FLOPs of
+an independent count."""
 import csv
 import math
 
@@ -81,7 +82,7 @@ def quick(tmp_path_factory):
 def test_quick_table_columns_and_mfu(quick):
     result, columns, rows = quick
     assert columns == ["model", "shape", "precision", "step_seconds", "gflop_per_step", "achieved_gflops",
-                       "peak_gflops", "mfu", "machine", "threads"]
+                       "peak_gflops", "mfu", "machine", "threads", "peak_matmul_gflops", "peak_conv_gflops"]
     precisions = ["fp32"] + (["bf16"] if "bf16" in result["peaks"] else [])
     names = [r["model"] for r in rows]
     for m in perf_mfu.QUICK_MODELS:
@@ -96,6 +97,12 @@ def test_quick_table_columns_and_mfu(quick):
         assert math.isclose(mfu, achieved / peak, rel_tol=1e-9)
         assert peak == pytest.approx(result["peaks"][r["precision"]], rel=1e-12)
         assert int(r["threads"]) == 1
+        # the peak is the better of the matmul and the convolution (MKL's SGEMM vs oneDNN on CPU)
+        matmul, conv = float(r["peak_matmul_gflops"]), float(r["peak_conv_gflops"])
+        assert matmul > 0 and conv > 0
+        assert peak == max(matmul, conv)
+        parts = result["peak_parts"][r["precision"]]
+        assert (matmul, conv) == pytest.approx((parts["matmul"], parts["conv"]), rel=1e-12)
     # one FLOP count per model, whatever the precision
     for m in perf_mfu.QUICK_MODELS:
         assert len({r["gflop_per_step"] for r in rows if r["model"] == m}) == 1
