@@ -237,8 +237,12 @@ def _job_env() -> dict:
 class RunJob:
     """A checkpointable submitit job running ``items`` = [(config dict, run dir), ...] in order."""
 
-    def __init__(self, items: list[tuple[dict, str]], threads: int = 1, progress: bool = False):
-        self.items, self.threads, self.progress = items, threads, progress
+    def __init__(self, items: list[tuple[dict, str]], threads: int = 1, progress: bool = False,
+                 packs: list[list[int]] | tuple = ()):
+        """``packs``: lists of indices into ``items``, the seeds of one configuration to train as one
+        seed-batched model (``benchmark.train.seed_batch``) before the rest; a pack that fails or is
+        already started is trained seed by seed by the usual loop."""
+        self.items, self.threads, self.progress, self.packs = items, threads, progress, [list(p) for p in packs]
 
     def __call__(self) -> list[str]:
         from .train.loop import run_training
@@ -250,6 +254,9 @@ class RunJob:
 
             dist = init_from_submitit()
         main = env["global_rank"] == 0
+        if dist is None:
+            for pack in self.packs:
+                self._train_pack([self.items[i] for i in pack], env)
         statuses = []
         for cfg_dict, path in self.items:
             path = Path(path)
@@ -283,25 +290,77 @@ class RunJob:
             dist.close()
         return statuses
 
+    def _train_pack(self, items: list[tuple[dict, str]], env: dict) -> None:
+        """The seeds trained as one batched model; on any problem they are left to the seed-by-seed loop."""
+        from .train.loop import CHECKPOINT_FILE
+        from .train.seed_batch import train_seeds_batched
+
+        paths = [Path(p) for _, p in items]
+        if any(run_status(p) == "done" or (p / CHECKPOINT_FILE).exists() or (p / RESULT_FILE).exists()
+               for p in paths):
+            return
+        cfgs = [RunConfig.from_dict({**c, "threads": self.threads}) for c, _ in items]
+        for p in paths:
+            record(p, "started", job_id=env["job_id"], host=env["host"], pid=os.getpid(), tasks=1,
+                   seed_batched=len(paths))
+        try:
+            train_seeds_batched(cfgs, paths, progress=self.progress)
+        except Exception as exc:  # the loop below trains (or resumes) each seed alone
+            for p in paths:
+                record(p, "pack-failed", job_id=env["job_id"], error=f"{type(exc).__name__}: {exc}")
+            return
+        for p in paths:
+            log_unlogged(p)
+            if (p / FAILED_FILE).exists():
+                (p / FAILED_FILE).unlink()
+            record(p, "finished", job_id=env["job_id"])
+
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """Called by submitit on preemption/time-out: the same job again; runs resume from checkpoint.pt."""
         env = _job_env()
         for _, path in self.items:
             if run_status(Path(path)) != "done" and env["global_rank"] == 0:
                 record(path, "checkpointed", job_id=env["job_id"])
-        return submitit.helpers.DelayedSubmission(RunJob(self.items, self.threads, self.progress))
+        return submitit.helpers.DelayedSubmission(RunJob(self.items, self.threads, self.progress, self.packs))
 
 
 # ------------------------------------------------------------------------------------------ planning
-def _balance(cfgs: list[RunConfig], n_jobs: int) -> list[list[RunConfig]]:
-    """Greedy longest-first assignment of runs to jobs by their estimated cost (labels['cost'])."""
-    jobs: list[list[RunConfig]] = [[] for _ in range(n_jobs)]
+def _cost(unit: list[RunConfig]) -> float:
+    return sum(float(c.labels.get("cost", 1.0)) for c in unit)
+
+
+def _balance(units: list[list[RunConfig]], n_jobs: int) -> list[list[list[RunConfig]]]:
+    """Greedy longest-first assignment of units (a run, or a pack of seeds trained together) to jobs by
+    their estimated cost (labels['cost'])."""
+    jobs: list[list[list[RunConfig]]] = [[] for _ in range(n_jobs)]
     load = [0.0] * n_jobs
-    for cfg in sorted(cfgs, key=lambda c: -float(c.labels.get("cost", 1.0))):
+    for unit in sorted(units, key=lambda u: -_cost(u)):
         i = load.index(min(load))
-        jobs[i].append(cfg)
-        load[i] += float(cfg.labels.get("cost", 1.0))
+        jobs[i].append(unit)
+        load[i] += _cost(unit)
     return [j for j in jobs if j]
+
+
+def seed_units(todo: list[RunConfig], runs_root: Path, seed_batching: str = "auto") -> list[list[RunConfig]]:
+    """``todo`` as units: the fresh seeds of one configuration as one pack where ``seed_batching`` says so
+    ("on"; "auto": where ``tables/perf/seeds.csv`` measured it faster, ``seed_batch.pack_rule``; "off":
+    never), every other run alone. A seed with a checkpoint is never packed (it resumes alone)."""
+    if seed_batching not in SEED_BATCHING:
+        raise ValueError(f"seed_batching={seed_batching!r}: use one of {SEED_BATCHING}")
+    if seed_batching == "off":
+        return [[c] for c in todo]
+    from .train.loop import CHECKPOINT_FILE
+    from .train.seed_batch import batch_problem, pack_rule, seed_packs
+
+    units = []
+    for pack in seed_packs(todo):
+        fresh = [c for c in pack if not (run_dir(runs_root, c) / CHECKPOINT_FILE).exists()]
+        if len(fresh) >= 2 and batch_problem(fresh) is None and (seed_batching == "on" or pack_rule(fresh[0])):
+            units.append(fresh)
+            units += [[c] for c in pack if c not in fresh]
+        else:
+            units += [[c] for c in pack]
+    return units
 
 
 @dataclass
@@ -313,6 +372,7 @@ class Plan:
     running: list[tuple[RunConfig, dict]] = field(default_factory=list)  # in flight in an earlier job
     todo: list[RunConfig] = field(default_factory=list)
     groups: list[list[RunConfig]] = field(default_factory=list)  # one submitit job each
+    packs: list[list[list[int]]] = field(default_factory=list)  # per group: indices trained seed-batched
     params: dict = field(default_factory=dict)
 
     def describe(self, runs_root: Path) -> str:
@@ -326,6 +386,10 @@ class Plan:
             res = {k: v for k, v in self.params.items() if k != "name"}
             lines.append("resources per job: " + ", ".join(f"{k}={v}" for k, v in sorted(res.items())))
             lines.append(f"torch threads per run: {self.threads}")
+            n_packed = sum(len(pk) for g in self.packs for pk in g)
+            if n_packed:
+                lines.append(f"seed batching: {n_packed} runs in {sum(len(g) for g in self.packs)} pack(s) "
+                             "trained as one stacked model each")
         for cfg in self.done:
             lines.append(f"  done     {_label(cfg)}  {run_dir(runs_root, cfg)}")
         for cfg, sub in self.running:
@@ -342,7 +406,7 @@ def _label(cfg: RunConfig) -> str:
 
 
 def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, profile: dict | None = None,
-         max_parallel: int | None = None, timeout_min: int | None = None) -> Plan:
+         max_parallel: int | None = None, timeout_min: int | None = None, seed_batching: str = "auto") -> Plan:
     """What a launch would do; touches nothing on disk."""
     if cluster not in CLUSTERS:
         raise ValueError(f"unknown cluster {cluster!r}; use one of {CLUSTERS}")
@@ -361,11 +425,20 @@ def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, prof
         else:
             p.todo.append(cfg)
     if p.todo:
+        units = seed_units(p.todo, runs_root, seed_batching)
         if cluster == "slurm":
-            p.groups = [[c] for c in p.todo]  # one array task per run
+            jobs = [[u] for u in units]  # one array task per run (or per pack of seeds)
         else:
             cpus = os.cpu_count() or 1
-            p.groups = _balance(p.todo, min(len(p.todo), max_parallel or max(1, cpus // threads)))
+            jobs = _balance(units, min(len(units), max_parallel or max(1, cpus // threads)))
+        p.groups = [[c for u in job for c in u] for job in jobs]
+        for job in jobs:
+            packs, at = [], 0
+            for u in job:
+                if len(u) > 1:
+                    packs.append(list(range(at, at + len(u))))
+                at += len(u)
+            p.packs.append(packs)
         tmin = timeout_min or int(profile.get("timeout_min", 60 * 24))
         p.params = executor_parameters(profile, cluster, timeout_min=tmin, name=cfgs[0].experiment,
                                        threads=threads)
@@ -375,7 +448,7 @@ def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, prof
 # ------------------------------------------------------------------------------------------ launching
 def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, max_parallel: int | None = None,
            timeout_min: int | None = None, wait: bool = True, progress: bool = True,
-           profile: dict | None = None) -> dict[str, int]:
+           profile: dict | None = None, seed_batching: str = "auto") -> dict[str, int]:
     """Submit every config that has no result and is not in flight; wait for them unless told not to.
 
     Returns counts by final status plus ``submitted``. Finished runs are never resubmitted or touched.
@@ -383,10 +456,11 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
     runs_root = Path(runs_root)
     with sweep_lock(runs_root, [c.experiment for c in cfgs]):
         return _launch(cfgs, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
-                       progress=progress, profile=profile)
+                       progress=progress, profile=profile, seed_batching=seed_batching)
 
 
 LOCKS_DIR = "_locks"
+SEED_BATCHING = ("auto", "on", "off")
 
 
 @contextmanager
@@ -424,8 +498,10 @@ def sweep_lock(runs_root: Path, experiments: list[str], wait: bool = True):
 
 
 def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_parallel: int | None,
-            timeout_min: int | None, wait: bool, progress: bool, profile: dict | None) -> dict[str, int]:
-    p = plan(cfgs, runs_root, cluster, profile=profile, max_parallel=max_parallel, timeout_min=timeout_min)
+            timeout_min: int | None, wait: bool, progress: bool, profile: dict | None,
+            seed_batching: str = "auto") -> dict[str, int]:
+    p = plan(cfgs, runs_root, cluster, profile=profile, max_parallel=max_parallel, timeout_min=timeout_min,
+             seed_batching=seed_batching)
     for cfg in cfgs:
         write_config(run_dir(runs_root, cfg), cfg)
     if not p.todo and not p.running:
@@ -441,9 +517,10 @@ def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_paralle
         executor.update_parameters(**params)
         with executor.batch():
             pending_jobs = []
-            for group in p.groups:
+            for group, packs in zip(p.groups, p.packs):
                 items = [(c.to_dict(), str(run_dir(runs_root, c))) for c in group]
-                job = executor.submit(RunJob(items, p.threads, progress=progress and cluster == "debug"))
+                job = executor.submit(RunJob(items, p.threads, progress=progress and cluster == "debug",
+                                             packs=packs))
                 pending_jobs.append((job, [Path(i[1]) for i in items]))
         for job, paths in pending_jobs:  # ids are known once the batch is submitted
             for path in paths:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .catalogue import UnknownExperiment, list_ids, resolve
 from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, check_data_root, fail
-from .launch import CLUSTERS, launch, load_profile, plan, slurm_problem
+from .launch import CLUSTERS, SEED_BATCHING, launch, load_profile, plan, slurm_problem
 from .results import run_dir
 
 
@@ -32,6 +32,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None,
                    help="cluster profile: a name in slurm/ (e.g. local-cluster) or a YAML path: partition, "
                         "GPUs, CPUs, memory, time, account/qos, array parallelism, setup lines")
+    p.add_argument("--seed-batching", choices=SEED_BATCHING, default="auto",
+                   help="train a configuration's seeds as one stacked model: auto (where tables/perf/seeds.csv "
+                        "measured it faster), on, off")
     p.add_argument("--dry-run", action="store_true",
                    help="print the sweep plan (runs, resources per job, array size) and submit nothing")
     return p
@@ -69,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(f"{exp.id} [{args.scale}] dry run: nothing is submitted")
         if cfgs:
-            print(plan(cfgs, Path(args.runs_dir), args.cluster, profile=profile,
-                       max_parallel=args.max_parallel).describe(Path(args.runs_dir)))
+            print(plan(cfgs, Path(args.runs_dir), args.cluster, profile=profile, max_parallel=args.max_parallel,
+                       seed_batching=args.seed_batching).describe(Path(args.runs_dir)))
         else:
             print("no runs: the outputs are computed, not trained")
         return 0
     t0 = time.time()
     counts = {} if not cfgs else launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
-                    wait=not args.no_wait, profile=profile)
+                    wait=not args.no_wait, profile=profile, seed_batching=args.seed_batching)
     if args.no_wait:
         extra = f" ({counts['in_flight']} still in flight from an earlier launch)" if counts.get("in_flight") else ""
         print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs{extra}; results will land in "
@@ -147,12 +150,12 @@ def run_many(args) -> int:
     print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")
     if args.dry_run:
         if union:
-            print(plan(union, runs_root, args.cluster, profile=profile,
-                       max_parallel=args.max_parallel).describe(runs_root))
+            print(plan(union, runs_root, args.cluster, profile=profile, max_parallel=args.max_parallel,
+                       seed_batching=args.seed_batching).describe(runs_root))
         return 0
     t0 = time.time()
     counts = launch(union, runs_root, args.cluster, max_parallel=args.max_parallel, wait=not args.no_wait,
-                    profile=profile) if union else {}
+                    profile=profile, seed_batching=args.seed_batching) if union else {}
     if args.no_wait:
         print(f"submitted {counts.get('submitted', 0)} runs; collect later with the same command")
         return 0

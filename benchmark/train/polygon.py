@@ -2,6 +2,9 @@
 greedy decoding at test, IoU of the rasterised predicted and ground-truth polygons."""
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -14,9 +17,17 @@ from ..metrics_polygon import polygon_iou
 
 
 def datasets(cfg: RunConfig):
-    kw = dict(cfg.data_kw)
+    """(train, test) of ``cfg``; built once per process for the same data settings (the sets are read-only
+    and drawn from their own seeded generators, so a seed's run is the same whether they are cached or
+    not: seeds of one configuration, trained one after another or stacked, share them)."""
+    return _datasets(cfg.dataset, cfg.data_root, json.dumps(cfg.data_kw, sort_keys=True))
+
+
+@lru_cache(maxsize=2)
+def _datasets(dataset: str, data_root: str | None, data_kw: str):
+    kw = json.loads(data_kw)
     common = dict(image_size=kw["image_size"], grid=kw["grid"], max_vertices=kw["max_vertices"])
-    if cfg.dataset == "builtin":
+    if dataset == "builtin":
         from ..data.builtin_polygons import BuiltinPolygons
 
         src, seed = kw.get("source", "auto"), kw.get("seed", 0)
@@ -24,8 +35,8 @@ def datasets(cfg: RunConfig):
                 BuiltinPolygons("test", n=kw["n_test"], seed=seed, source=src, **common))
     from ..data.cityscapes import CityscapesPolygons
 
-    return (CityscapesPolygons(cfg.data_root, "train", limit=kw.get("n_train"), **common),
-            CityscapesPolygons(cfg.data_root, "val", limit=kw.get("n_test"), **common))
+    return (CityscapesPolygons(data_root, "train", limit=kw.get("n_train"), **common),
+            CityscapesPolygons(data_root, "val", limit=kw.get("n_test"), **common))
 
 
 def build(cfg: RunConfig):

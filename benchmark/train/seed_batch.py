@@ -118,72 +118,99 @@ def _load_slice(model: torch.nn.Module, params: dict, buffers: dict, i: int) -> 
         b.copy_(buffers[name][i])
 
 
+class StackedSeeds:
+    """The seeds of one configuration built as each is built alone, stacked into one batched model."""
+
+    def __init__(self, cfgs: list[RunConfig], run_dirs: list[Path] | None = None):
+        problem = batch_problem(cfgs)
+        if problem:
+            raise ValueError(f"{cfgs[0].experiment} ({cfgs[0].model}): cannot batch these seeds: {problem}")
+        for cfg in cfgs:
+            validate(cfg)
+            check_precision(cfg)
+        self.cfgs, self.cfg, self.n = cfgs, cfgs[0], len(cfgs)
+        self.task = task = task_module(self.cfg.task)
+        self.seeds = []
+        for cfg, run_dir in zip(cfgs, run_dirs or [None] * self.n):
+            seed_everything(cfg.seed)  # as alone: the seed's initialisation
+            wants_dir = "run_dir" in inspect.signature(task.build).parameters
+            model, train_set, test_set, collate = task.build(cfg, **({"run_dir": run_dir} if wants_dir else {}))
+            gen = torch.Generator().manual_seed(cfg.seed)
+            loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
+                                generator=gen, drop_last=len(train_set) > cfg.batch_size)
+            self.seeds.append(SimpleNamespace(cfg=cfg, dir=run_dir, model=model, train=train_set, test=test_set,
+                                              loader=loader, gen=gen, history=[]))
+        self.params, self.buffers = stack_module_state([s.model for s in self.seeds])
+        self.base = base = copy.deepcopy(self.seeds[0].model).to("meta")  # tensors come from the stacks
+        self.opt = torch.optim.Adam(list(self.params.values()), lr=self.cfg.lr)
+        cfg0 = self.cfg
+
+        def one_loss(p, b, batch):
+            class Bound:  # the model as the task's loss calls it, on this seed's slice
+                def __call__(self, *args, **kw):
+                    return functional_call(base, (p, b), args, kw)
+
+            return task.loss_stacked(Bound(), batch, cfg0)
+
+        self.batched_loss = vmap(one_loss, randomness="different")
+
+    def batches(self):
+        """One epoch: tuples of one batch per seed. Each loader goes through tqdm exactly as the lone loop
+        iterates it (tqdm's iteration draws from the loader's generator differently from a bare
+        ``iter(loader)``), so every seed keeps its lone data order."""
+        return zip(*(tqdm(s.loader, disable=True) for s in self.seeds))
+
+    def set_epoch(self, epoch: int) -> float:
+        rate = td_rate_at(self.cfg.td_schedule, epoch)
+        set_td_rate(self.base, rate)
+        self.base.train()
+        return rate
+
+    def step(self, batches) -> torch.Tensor:
+        """One training step of every seed (its own batch): the seeds' losses (float64, detached)."""
+        self.opt.zero_grad(set_to_none=True)
+        with autocast(self.cfg.precision):
+            losses = self.batched_loss(self.params, self.buffers, self.task.stack_batches(list(batches)))
+        losses.sum().backward()
+        values = losses.detach().double()
+        if not bool(torch.isfinite(values).all()):
+            bad = [c.seed for c, v in zip(self.cfgs, values.tolist()) if not math.isfinite(v)]
+            raise FloatingPointError(f"non-finite training loss of seed(s) {bad}")
+        torch.nn.utils.clip_grad_value_(list(self.params.values()), self.cfg.grad_clip)
+        self.opt.step()
+        return values
+
+
 def train_seeds_batched(cfgs: list[RunConfig], run_dirs: list[Path], progress: bool = True) -> list[dict]:
     """Train ``cfgs`` (one configuration, N seeds) as one batched model; write each seed's run directory
     as if trained alone. Returns the N results."""
-    problem = batch_problem(cfgs)
-    if problem:
-        raise ValueError(f"{cfgs[0].experiment} ({cfgs[0].model}): cannot batch these seeds: {problem}")
     run_dirs = [Path(d) for d in run_dirs]
     if any((d / CHECKPOINT_FILE).exists() or (d / RESULT_FILE).exists() for d in run_dirs):
         raise ValueError("a seed already has a checkpoint or a result: train the seeds alone (they resume)")
-    for cfg in cfgs:
-        validate(cfg)
-        check_precision(cfg)
-    cfg0, n = cfgs[0], len(cfgs)
-    torch.set_num_threads(max(1, cfg0.threads))
-    task = task_module(cfg0.task)
-    seeds = []
-    for cfg, run_dir in zip(cfgs, run_dirs):
-        run_dir.mkdir(parents=True, exist_ok=True)
-        seed_everything(cfg.seed)  # as alone: the seed's initialisation
-        build_kw = {"run_dir": run_dir} if "run_dir" in inspect.signature(task.build).parameters else {}
-        model, train_set, test_set, collate = task.build(cfg, **build_kw)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
-                            generator=gen, drop_last=len(train_set) > cfg.batch_size)
-        seeds.append(SimpleNamespace(cfg=cfg, dir=run_dir, model=model, train=train_set, test=test_set,
-                                     loader=loader, gen=gen, history=[]))
-    params, buffers = stack_module_state([s.model for s in seeds])
-    base = copy.deepcopy(seeds[0].model).to("meta")  # the architecture; its tensors come from the stacks
-    opt = torch.optim.Adam(list(params.values()), lr=cfg0.lr)
-
-    def one_loss(p, b, batch):
-        class Bound:  # the model as the task's loss calls it, on this seed's slice
-            def __call__(self, *args, **kw):
-                return functional_call(base, (p, b), args, kw)
-
-        return task.loss_stacked(Bound(), batch, cfg0)
-
-    batched_loss = vmap(one_loss, randomness="different")
+    if batch_problem(cfgs) is None:
+        torch.set_num_threads(max(1, cfgs[0].threads))
+    for d in run_dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    sb = StackedSeeds(cfgs, run_dirs)
+    cfg0, n, task = sb.cfg, sb.n, sb.task
     label = f"{cfg0.model} seeds {','.join(str(c.seed) for c in cfgs)}"
     for epoch in range(cfg0.epochs):
         t0 = time.time()
-        rate = td_rate_at(cfg0.td_schedule, epoch)
-        set_td_rate(base, rate)
-        base.train()
+        rate = sb.set_epoch(epoch)
         totals, steps = torch.zeros(n, dtype=torch.float64), 0
-        # each loader through tqdm, exactly as the lone loop iterates it: tqdm's iteration draws from the
-        # loader's generator differently from a bare ``iter(loader)``, so this keeps the lone data order
-        bar = tqdm(zip(*(tqdm(s.loader, disable=True) for s in seeds)), total=len(seeds[0].loader),
-                   desc=f"{label} epoch {epoch + 1}/{cfg0.epochs}", disable=not progress, leave=False)
+        bar = tqdm(sb.batches(), total=len(sb.seeds[0].loader), desc=f"{label} epoch {epoch + 1}/{cfg0.epochs}",
+                   disable=not progress, leave=False)
         for batches in bar:
-            opt.zero_grad(set_to_none=True)
-            with autocast(cfg0.precision):
-                losses = batched_loss(params, buffers, task.stack_batches(list(batches)))
-            losses.sum().backward()
-            values = losses.detach().double()
-            if not bool(torch.isfinite(values).all()):
-                bad = [c.seed for c, v in zip(cfgs, values.tolist()) if not math.isfinite(v)]
-                raise FloatingPointError(f"non-finite training loss of seed(s) {bad} at epoch {epoch}")
-            torch.nn.utils.clip_grad_value_(list(params.values()), cfg0.grad_clip)
-            opt.step()
+            try:
+                values = sb.step(batches)
+            except FloatingPointError as e:
+                raise FloatingPointError(f"{e} at epoch {epoch}") from None
             totals, steps = totals + values, steps + 1
             bar.set_postfix(loss=f"{float(values.mean()):.3f}")
-        state = opt.state_dict()
+        state = sb.opt.state_dict()
         seconds = round(time.time() - t0, 3)
-        for i, s in enumerate(seeds):
-            _load_slice(s.model, params, buffers, i)
+        for i, s in enumerate(sb.seeds):
+            _load_slice(s.model, sb.params, sb.buffers, i)
             s.model.eval()
             with autocast(s.cfg.precision):
                 metrics = task.evaluate(s.model, s.test, s.cfg)
@@ -191,7 +218,7 @@ def train_seeds_batched(cfgs: list[RunConfig], run_dirs: list[Path], progress: b
                               **metrics, "seconds": seconds})
             end_epoch(s.dir, s.model.state_dict(), _optimizer_slice(state, i, n), epoch, s.gen, 0, s.history)
     return [finish_run(task, s.cfg, s.dir, s.model, s.train, s.test, s.history, 0, seed_batched=n)
-            for s in seeds]
+            for s in sb.seeds]
 
 
 def seed_packs(cfgs: list[RunConfig]) -> list[list[RunConfig]]:

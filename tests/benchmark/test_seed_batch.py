@@ -102,3 +102,26 @@ def test_pack_rule_follows_the_measurement(tmp_path):
     rows[0]["seconds"] = 13.0
     pd.DataFrame(rows).to_csv(csv, index=False)
     assert pack_rule(cfg, csv) is False
+
+
+def test_the_launcher_trains_packs_and_resumes_a_started_seed_alone(tmp_path):
+    from benchmark.launch import launch, plan
+    from benchmark.results import run_dir
+
+    cfgs = [c for c in _cfgs("polygon_convlstm_2", epochs=1)] + _cfgs("polygon_cbm_2", epochs=1)
+    p = plan(cfgs, tmp_path, "debug", seed_batching="on")
+    assert sorted(len(pk) for g in p.packs for pk in g) == [2, 2]
+    assert "seed batching: 4 runs in 2 pack(s)" in p.describe(tmp_path)
+    assert not any(plan(cfgs, tmp_path, "debug", seed_batching="off").packs[0])
+    counts = launch(cfgs, tmp_path, "debug", progress=False, seed_batching="on")
+    assert counts.get("done") == 4
+    for c in cfgs:
+        result = json.loads((run_dir(tmp_path, c) / "result.json").read_text())
+        assert result["seed_batched"] == 2
+    # a seed with a checkpoint is never packed: it resumes alone
+    more = [dataclasses.replace(c, epochs=2) for c in cfgs[:2]]
+    launch(more[:1], tmp_path, "debug", progress=False, seed_batching="off")
+    ckpt = run_dir(tmp_path, more[0]) / "checkpoint.pt"
+    assert ckpt.exists()
+    (run_dir(tmp_path, more[0]) / "result.json").unlink()
+    assert not any(any(g) for g in plan(more, tmp_path, "debug", seed_batching="on").packs)
