@@ -45,6 +45,7 @@ class RunConfig:
     scheme_kw: dict = field(default_factory=dict)  # clip_len, clips (S), overlap_rate, lam, init, ...
     stsgd_schedule: tuple = ()      # ((epoch, p), ...): STSGD p from that epoch on; () = off
     precision: str = "fp32"         # fp32 | bf16 (autocast forward; benchmark/precision.py)
+    compile: bool = False           # torch.compile the training step (eager if it fails); never hashed
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -63,9 +64,10 @@ _LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": (), "precis
 
 
 def config_hash(cfg: RunConfig) -> str:
-    """Stable 12-hex-digit hash of the resolved config (``threads`` excluded: it never changes a number)."""
+    """Stable 12-hex-digit hash of the resolved config (``threads`` and ``compile`` excluded: they change
+    speed, not what is computed)."""
     d = cfg.to_dict()
-    d.pop("threads")
+    d.pop("threads"), d.pop("compile")
     for key, default in _LATE_FIELDS.items():
         if d[key] == default or (isinstance(default, tuple) and tuple(d[key]) == default):
             d.pop(key)

@@ -355,13 +355,14 @@ def plot_memory(rows, path: Path):
     plt.close(fig)
 
 
-SUBCOMMANDS = {"mfu": "benchmark.perf_mfu", "seeds": "benchmark.perf_seeds"}
+SUBCOMMANDS = {"mfu": "benchmark.perf_mfu", "seeds": "benchmark.perf_seeds", "compile": "benchmark.perf_compile"}
 
 
 def main(argv=None) -> dict:
     """``python -m benchmark.perf`` (the stack benchmark below), ``... perf mfu`` (``benchmark.perf_mfu``:
-    model FLOP utilisation at the sweeps' shapes) or ``... perf seeds`` (``benchmark.perf_seeds``: what
-    five seeds cost against one)."""
+    model FLOP utilisation at the sweeps' shapes), ``... perf seeds`` (``benchmark.perf_seeds``: what
+    five seeds cost against one) or ``... perf compile`` (``benchmark.perf_compile``: whether
+    torch.compile pays for a run)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in SUBCOMMANDS:
         import importlib

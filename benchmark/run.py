@@ -10,6 +10,7 @@ tables (``<out-dir>/tables/<paper>/``) and figures (``<out-dir>/figures/<paper>/
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-batching", choices=SEED_BATCHING, default="auto",
                    help="train a configuration's seeds as one stacked model: auto (where tables/perf/seeds.csv "
                         "measured it faster), on, off")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile each run's training step (off by default: at the cpu scale compiling "
+                        "costs more than it saves, tables/perf/compile.csv; eager if it fails)")
     p.add_argument("--dry-run", action="store_true",
                    help="print the sweep plan (runs, resources per job, array size) and submit nothing")
     return p
@@ -60,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         exp = resolve(args.experiment)
         cfgs = exp.runs(args.scale, args.seeds, args.data_root, args.precision)
+        if args.compile:
+            cfgs = [dataclasses.replace(c, compile=True) for c in cfgs]
         check_data_root(exp, cfgs, args.data_root, args.scale)
         profile = load_profile(args.profile)
         if not args.dry_run:
@@ -140,6 +146,8 @@ def run_many(args) -> int:
     except ValueError as e:
         return fail(e)
     union = list({str(run_dir(runs_root, c)): c for cfgs in grids.values() for c in cfgs}.values())
+    if args.compile:
+        union = [dataclasses.replace(c, compile=True) for c in union]
     try:
         profile = load_profile(args.profile)
         if not args.dry_run:

@@ -3,7 +3,9 @@ python -m benchmark.claims check [--scale cpu]       every claim's arms select o
 python -m benchmark.claims list                      every claim, a line each
 python -m benchmark.claims evaluate ID|all [--scale cpu] [--runs-dir runs] [--out-dir .]
                                                      judge claims from finished runs; writes only the claims CSVs
-python -m benchmark.claims summary [--out-dir .]     tables/claims.md and the README block from the claims CSVs"""
+python -m benchmark.claims summary [--out-dir .]     tables/claims.md and the README block from the claims CSVs
+python -m benchmark.claims precision ID [--scale cpu] [--runs-dir runs] [--out-dir .]
+                                                     verdicts of the fp32 and the bf16 runs side by side"""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +19,7 @@ from .evaluate import arm_problems
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmark.claims", description=__doc__)
-    p.add_argument("command", choices=("arms", "check", "list", "evaluate", "summary"))
+    p.add_argument("command", choices=("arms", "check", "list", "evaluate", "summary", "precision"))
     p.add_argument("experiment", nargs="?")
     p.add_argument("--scale", default="cpu", choices=("smoke", "cpu", "paper"))
     p.add_argument("--seeds", type=int, default=None, help="seeds of the grid (default: the scale's)")
@@ -32,6 +34,20 @@ def main(argv=None) -> int:
         return 0
     if args.command == "evaluate":
         return evaluate(args)
+    if args.command == "precision":
+        from .precision import compare_precisions
+
+        if not args.experiment:
+            print("error: precision needs an experiment id (python -m benchmark.claims precision deeprnn.table6)",
+                  file=sys.stderr)
+            return 2
+        try:
+            path = compare_precisions(args.experiment, Path(args.runs_dir), Path(args.out_dir), args.scale, args.seeds)
+        except (UnknownExperiment, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}")
+        return 0
     if args.command == "list":
         for c in all_claims():
             print(f"{c.id:<36} {c.experiment:<16} {type(c.form).__name__:<11} {c.statement}")

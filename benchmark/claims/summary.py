@@ -75,7 +75,25 @@ def claims_markdown(df: pd.DataFrame, scale: str) -> str:
     return "\n".join(parts)
 
 
-def readme_block(df: pd.DataFrame, scale: str) -> str:
+def precision_lines(out_dir: Path) -> list[str]:
+    """One paragraph per ``tables/<paper>/<id>.precision.csv``: where bf16 and fp32 runs differ."""
+    from .precision import load_precision_files
+
+    df = load_precision_files(out_dir)
+    lines = []
+    for exp, g in df.groupby("experiment", sort=False):
+        tested = g[g["verdict_fp32"].isin(TESTED) | g["verdict_bf16"].isin(TESTED)]
+        differ = tested[~tested["same_verdict"]]
+        text = (f"Precision: {exp} trained in bf16 and in fp32 ({int(tested['n_seeds'].max()) if len(tested) else 0} "
+                f"seeds each) gives the same verdict on {len(tested) - len(differ)} of {len(tested)} tested claims")
+        if len(differ):
+            text += "; they differ on " + "; ".join(
+                f"`{r.claim}` (fp32 {r.verdict_fp32}, bf16 {r.verdict_bf16})" for r in differ.itertuples())
+        lines += [text + f" (`{Path('tables') / exp.split('.')[0] / (exp.split('.', 1)[1] + '.precision.csv')}`).", ""]
+    return lines
+
+
+def readme_block(df: pd.DataFrame, scale: str, out_dir: Path | None = None) -> str:
     """The README's generated section: the summary line, verdicts per experiment, the tested claims."""
     lines = [README_BEGIN, "", summary_line(df, scale) + ".", ""]
     if len(df):
@@ -84,6 +102,7 @@ def readme_block(df: pd.DataFrame, scale: str) -> str:
         per["seeds"] = df.groupby("experiment")["n_seeds"].max()
         per["saturated"] = df.assign(s=df["baseline"] == SATURATED).groupby("experiment")["s"].sum().astype(int)
         lines += [per.reset_index().to_markdown(index=False), ""]
+        lines += precision_lines(Path(out_dir)) if out_dir is not None else []
         tested = df[df["verdict"].isin(TESTED)]
         if len(tested):
             lines += ["Every tested claim (the rest, with why they were not run, in `tables/claims.md`):", "",
@@ -105,6 +124,6 @@ def write_summary(out_dir: Path, readme: Path | None = None) -> list[Path]:
         if README_BEGIN in text and README_END in text:
             head, rest = text.split(README_BEGIN, 1)
             tail = rest.split(README_END, 1)[1]
-            atomic_write_text(Path(readme), head + readme_block(df, scale) + tail)
+            atomic_write_text(Path(readme), head + readme_block(df, scale, out_dir) + tail)
             written.append(Path(readme))
     return written

@@ -15,6 +15,7 @@ import inspect
 import json
 import math
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -102,6 +103,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     net = model  # what the training step calls (the DDP wrapper in a distributed run)
     if dist is not None:
         net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen)
+    elif cfg.compile:
+        net = torch.compile(model)
 
     start_epoch, requeues, history = 0, 0, []
     ckpt = _resumable(run_dir, main)
@@ -132,6 +135,10 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
             if dist is None and hasattr(task, "loss_backward"):  # the task back-propagates (e.g. clip by clip)
                 with autocast(cfg.precision):
                     value = task.loss_backward(net, batch, cfg)
+            elif net is not model and dist is None:  # compiled: falls back to eager if compiling fails
+                loss, net = _compiled_loss(task, net, model, batch, cfg)
+                value = loss.item()
+                loss.backward()
             else:
                 with autocast(cfg.precision):
                     loss = task.loss(net, batch, cfg)
@@ -159,6 +166,19 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     if not main:
         return {}
     return finish_run(task, cfg, run_dir, model, train_set, test_set, history, requeues)
+
+
+def _compiled_loss(task, net, model, batch, cfg: RunConfig):
+    """The loss through the compiled model; if torch.compile fails (no compiler, an unsupported op), one
+    warning and the eager model from then on. Returns (loss, the model to use from now on)."""
+    try:
+        with autocast(cfg.precision):
+            return task.loss(net, batch, cfg), net
+    except Exception as e:  # compile errors surface at the first call
+        warnings.warn(f"{cfg.model}: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                      "training eager", RuntimeWarning, stacklevel=2)
+        with autocast(cfg.precision):
+            return task.loss(model, batch, cfg), model
 
 
 def check_precision(cfg: RunConfig) -> None:

@@ -20,7 +20,7 @@ def test_readme_block_equals_the_committed_claims():
     df = load_claims(ROOT)
     readme = (ROOT / "README.md").read_text()
     assert README_BEGIN in readme and README_END in readme
-    expected = readme_block(df, scales_of(ROOT, df["experiment"].unique()))
+    expected = readme_block(df, scales_of(ROOT, df["experiment"].unique()), ROOT)
     assert _block(readme) == expected, "README block is stale: run python -m benchmark.claims summary"
 
 
