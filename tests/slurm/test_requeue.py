@@ -17,8 +17,10 @@ def _curve(path):
 
 
 def test_scontrol_requeue_resumes_from_checkpoint_to_identical_metrics(slurm, tmp_path):
-    smoke = resolve("table6").runs("smoke")[0]  # Polyg-LSTM 2, made long enough to outlive KillWait (5 s)
-    cfg = dataclasses.replace(smoke, epochs=20, data_kw={**smoke.data_kw, "n_train": 256})
+    # Polyg-LSTM 2, made long enough to outlive KillWait (5 s): ~20 s on a quiet 2-core machine (20 epochs
+    # of 256 items ended in 5 s there, before the requeue took effect)
+    smoke = resolve("table6").runs("smoke")[0]
+    cfg = dataclasses.replace(smoke, epochs=40, data_kw={**smoke.data_kw, "n_train": 512})
     runs = tmp_path / "runs"
     launch([cfg], runs, "slurm", wait=False, progress=False, profile=load_profile("local-cluster"))
     path = run_dir(runs, cfg)
