@@ -19,7 +19,7 @@ SCHEMES = ("bptt", "clips", "overlap", "ltsc")
 PRECISIONS = ("fp32", "bf16")  # benchmark/precision.py
 # "builtin" (the embedded stand-ins) or a real data set of benchmark/data/registry.py
 DATASETS = ("builtin", "cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai",
-            "livi", "radar")
+            "livi", "radar", "masks")
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,22 @@ CELL_ROW = {"convlstm": "Polyg-LSTM", "cbm": "Polyg-CBM"}
 PAPER_INPUT_CHANNELS = 128 + 3
 
 
+def polygon_dataset(scale: str, data_root: str | None) -> str:
+    """The data set a polygon grid reads: built-in; Cityscapes for a ``--data-root``; at the smoke/cpu
+    scales a ``--data-root`` folder of PNG masks (no ``gtFine/``) is a held-out test set of real outlines
+    (``benchmark.data.masks``: trained on the built-in silhouettes, tested on the masks)."""
+    if not data_root:
+        return POLYGON_SCALES[scale]["dataset"]
+    from ..data.masks import is_mask_folder
+
+    return "masks" if scale != "paper" and is_mask_folder(data_root) else "cityscapes"
+
+
 def polygon_runs(experiment: str, scale: str, seeds: int, data_root: str | None,
                  rows: dict = CELL_ROW, depths=(2, 5, 10, 15), td_schedule=POLYGON_TD) -> list[RunConfig]:
     """The polygon grid: one run per (cell, depth, seed); ``rows`` maps each cell to its table row label."""
     s = POLYGON_SCALES[scale]
-    dataset = "cityscapes" if data_root else s["dataset"]
+    dataset = polygon_dataset(scale, data_root)
     cfgs = []
     for cell in rows:
         for depth in depths:

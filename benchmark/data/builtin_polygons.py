@@ -269,15 +269,26 @@ def _compose(rng, size, alpha, grey, bg_base, tint) -> np.ndarray:
     return np.clip(img, 0.0, 1.0).astype(np.float32)
 
 
-def _render_fashion(item: np.ndarray, rng, size: int, max_vertices: int):
-    """28x28 uint8 item -> (image (3,S,S), polygon (K,2) in crop pixels) or None."""
-    comp = _largest_component(item > 24)
+def mask_outline(mask: np.ndarray, max_vertices: int):
+    """(component, contour, polygon) of the largest 4-connected component of a boolean mask: its outer
+    contour along pixel edges, simplified to at most ``max_vertices`` vertices; None when the component
+    has fewer than 12 pixels or the polygon degenerates."""
+    comp = _largest_component(mask)
     if comp.sum() < 12:
         return None
     contour = outer_contour(comp)
     poly = simplify_polygon(contour, max_vertices)
     if len(poly) < 3 or abs(signed_area(poly)) < 4.0:
         return None
+    return comp, contour, poly
+
+
+def _render_fashion(item: np.ndarray, rng, size: int, max_vertices: int):
+    """28x28 uint8 item -> (image (3,S,S), polygon (K,2) in crop pixels) or None."""
+    outline = mask_outline(item > 24, max_vertices)
+    if outline is None:
+        return None
+    comp, contour, poly = outline
     lo, hi = contour.min(axis=0), contour.max(axis=0)
     c0, c1 = _crop_box(lo, hi, rng)
     pad = 16

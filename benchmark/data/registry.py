@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 # Modules that register a data set (each calls ``register`` once at import).
-MODULES = ("cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai", "livi", "radar")
+MODULES = ("cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai", "livi", "radar", "masks")
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,16 @@ def datasets(cfg: RunConfig):
 def _datasets(dataset: str, data_root: str | None, data_kw: str):
     kw = json.loads(data_kw)
     common = dict(image_size=kw["image_size"], grid=kw["grid"], max_vertices=kw["max_vertices"])
-    if dataset == "builtin":
+    if dataset in ("builtin", "masks"):
         from ..data.builtin_polygons import BuiltinPolygons
 
         src, seed = kw.get("source", "auto"), kw.get("seed", 0)
-        return (BuiltinPolygons("train", n=kw["n_train"], seed=seed, source=src, **common),
-                BuiltinPolygons("test", n=kw["n_test"], seed=seed, source=src, **common))
+        train = BuiltinPolygons("train", n=kw["n_train"], seed=seed, source=src, **common)
+        if dataset == "masks":  # held-out real outlines: trained on the built-in silhouettes, tested on ROOT/*.png
+            from ..data.masks import MaskPolygons
+
+            return train, MaskPolygons(data_root, limit=kw["n_test"], seed=seed, **common)
+        return train, BuiltinPolygons("test", n=kw["n_test"], seed=seed, source=src, **common)
     from ..data.cityscapes import CityscapesPolygons
 
     return (CityscapesPolygons(data_root, "train", limit=kw.get("n_train"), **common),
