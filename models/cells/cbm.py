@@ -4,8 +4,18 @@
     c_t  = T(c_{t-1}, o_{i-1,t})             temporal unit, the recurrent state
     o_t  = zeta(o'_t, c_t)                   merge: product (T = sigmoid conv) or addition (T = relu conv)
 
-As released (NOTES.md): R = conv -> BN -> tanh (polygon and backbone nets) or ReLU (stand-alone and
-MCnet nets); T = conv over concat(input, state) -> BN -> sigmoid; the state carried to t+1 is T's output.
+As released (NOTES.md "CBM as released"), two variants:
+
+- the ACTION networks' cell: R = conv -> BN -> ReLU (stand-alone) or tanh (backbone-supported);
+  T = conv over concat(input, state) -> BN -> sigmoid: ``bn=True``;
+- the POLYGON cell (``Auxiliary Annotation/utils/rbm.py``) and the video-prediction cell have NO BatchNorm:
+  R = tanh(conv(x)) (polygon) or relu(conv(x)) (prediction), T = sigmoid(conv(concat(state, x))),
+  xavier-normal weights: ``bn=False, init="xavier_normal"`` (the polygon cell's T conv takes the state
+  channels first, ours the input first: the same cell with the weight's input blocks swapped, tested in
+  ``tests/models/test_released_polygon_cell.py``).
+
+The state carried to t+1 is T's output. ``init``: "xavier_uniform" (default) or "xavier_normal" for the
+conv weights, biases zero.
 
 Temporal Dropout: with probability ``td_rate`` the lower layer's output is detached *as fed to the
 T unit only* (R always gets the gradient): one Bernoulli draw per layer per time step, shared by the
@@ -17,6 +27,7 @@ import torch
 import torch.nn as nn
 
 _ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+_INIT = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}
 
 
 def td_draw(cell: nn.Module):
@@ -47,7 +58,7 @@ def apply_td(x: torch.Tensor, drop) -> torch.Tensor:
 class CBMCell(nn.Module):
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
                  r_act: str = "tanh", merge: str = "product", bn: bool = True,
-                 td_rate: float = 0.0, representation: bool = True):
+                 td_rate: float = 0.0, representation: bool = True, init: str = "xavier_uniform"):
         """``merge``: "product" (T activation sigmoid, the paper's default) or "addition" (T
         activation ReLU, deeprnn Table 7). ``representation=False`` fixes R's output to 1, which
         the paper notes turns the CBM into a stacked (sigmoid-conv) RNN."""
@@ -56,6 +67,8 @@ class CBMCell(nn.Module):
             raise ValueError(f"merge must be 'product' or 'addition', got {merge!r}")
         if r_act not in _ACT:
             raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        if init not in _INIT:
+            raise ValueError(f"init must be one of {sorted(_INIT)}, got {init!r}")
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
         self.merge, self.r_act, self.representation = merge, r_act, representation
         self.td_rate = float(td_rate)
@@ -65,7 +78,7 @@ class CBMCell(nn.Module):
         self.r_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()
         self.t_bn = nn.BatchNorm2d(hidden_channels) if bn else nn.Identity()
         for conv in (self.r_conv, self.t_conv):
-            nn.init.xavier_uniform_(conv.weight)
+            _INIT[init](conv.weight)
             nn.init.zeros_(conv.bias)
 
     def init_state(self, x: torch.Tensor) -> torch.Tensor:

@@ -28,8 +28,10 @@ POLYGON_WIDTHS: dict[int, list[int]] = {
     10: [128] * 5 + [64] * 3 + [32, 8],
     15: [256, 256] + [128] * 4 + [64] * 6 + [32, 32, 8],
 }
-# Per-cell options the papers use for the polygon nets: CBM and SCS with tanh R (as released for the
-# polygon nets), product merge, BN; ConvLSTM and ConvGRU as published (scs Table 4).
+# Per-cell options of the polygon nets: CBM and SCS with tanh R and product merge, as released, but WITH BN
+# in the cell, which the released polygon cell does not have (NOTES.md: no BatchNorm, xavier-normal; that
+# cell is bn=False, init="xavier_normal"); issue 15 makes the released cell the default together with the
+# new cpu regime. ConvLSTM and ConvGRU as published (scs Table 4).
 CELL_DEFAULTS = {"cbm": dict(r_act="tanh", merge="product", bn=True), "convlstm": {},
                  "convgru": {}, "scs": dict(r_act="tanh", bn=True)}
 
