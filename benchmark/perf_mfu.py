@@ -302,7 +302,7 @@ def measure(job: Job, precisions, repeats: int, max_seconds: float | None = None
 
 # -------------------------------------------------------------------------------------- the jobs
 def _cfg_for(cfg, precision: str):
-    return dataclasses.replace(cfg, precision=precision) if hasattr(cfg, "precision") else cfg
+    return dataclasses.replace(cfg, precision=precision)
 
 
 def shape_of(cfg, model, batch) -> str:

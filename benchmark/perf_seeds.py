@@ -23,6 +23,7 @@ one batched job only where ``batched`` measured faster than the other 5-seed mod
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing as mp
 import os
 import time
@@ -135,8 +136,7 @@ def measure(steps: int, precisions, models=MODELS, log=print) -> list[dict]:
             add(1, "single", cores, 1, _lone_steps(cfgs[0], steps))
             add(N_SEEDS, "sequential", cores, 1, sum(_lone_steps(c, steps) for c in cfgs))
             add(N_SEEDS, "parallel", 1, cores, _parallel(cfgs, steps, cores))
-            torch.set_num_threads(cores)
-            add(N_SEEDS, "batched", cores, 1, _batched_steps(cfgs, steps))
+            add(N_SEEDS, "batched", cores, 1, _batched_steps([dataclasses.replace(c, threads=cores) for c in cfgs], steps))
     return rows
 
 

@@ -7,7 +7,6 @@ deeprnn paper, the suite's primary paper.
 from __future__ import annotations
 
 import dataclasses
-
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path

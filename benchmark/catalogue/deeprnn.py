@@ -24,7 +24,7 @@ POLYGON_SCALES = {
                   model_kw=dict(encoder="small", feat_channels=8, width_mult=1 / 16)),
     # lr 1e-3: with ~300 steps in all, 1e-4 barely moves the loss (measured: IoU stays near 0 after
     # 4 epochs of the 5-layer CBM, 66% with 1e-3).
-    # precision bf16: measured 1.4-1.7x faster per training step than fp32 on the 2-core AVX512_BF16 CPU
+    # precision bf16: measured 1.3-1.6x faster per training step than fp32 on the 2-core AVX512_BF16 CPU
     # (tables/perf/mfu.csv, tables/perf/seeds.csv); `--precision fp32` gives the fp32 runs.
     "cpu": dict(dataset="builtin", epochs=10, batch_size=16, lr=1e-3, precision="bf16",
                 data_kw=dict(n_train=512, n_test=128, image_size=48, grid=12, max_vertices=10, source="auto"),

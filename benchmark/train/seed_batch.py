@@ -39,8 +39,8 @@ was measured faster than one job per seed at that precision.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
+import json
 import math
 import time
 from pathlib import Path
@@ -62,10 +62,11 @@ from .loop import CHECKPOINT_FILE, RESULT_FILE, check_precision, end_epoch, fini
 SEEDS_CSV = Path(__file__).resolve().parents[2] / "tables" / "perf" / "seeds.csv"
 
 
-def _sans_seed(cfg: RunConfig) -> dict:
+def _sans_seed(cfg: RunConfig) -> str:
+    """The configuration without its seed (and threads), as a comparable key."""
     d = cfg.to_dict()
     d.pop("seed"), d.pop("threads")
-    return d
+    return json.dumps(d, sort_keys=True, default=str)
 
 
 def batch_problem(cfgs: list[RunConfig]) -> str | None:
@@ -101,10 +102,10 @@ def pack_rule(cfg: RunConfig, csv: Path = SEEDS_CSV) -> bool:
     return bool(len(others) and (best["batched"] < best[others].min(axis=1)).all())
 
 
-def _optimizer_slice(state: dict, i: int, n: int) -> dict:
+def _optimizer_slice(state: dict, i: int) -> dict:
     """Seed ``i``'s Adam state out of the stacked one (the layout of a lone run's ``opt.state_dict()``)."""
     def cut(v):
-        return v[i].clone() if torch.is_tensor(v) and v.dim() > 0 and v.shape[0] == n else copy.deepcopy(v)
+        return v[i].clone() if torch.is_tensor(v) and v.dim() > 0 else copy.deepcopy(v)  # 0-dim: the step
 
     return {"state": {k: {name: cut(v) for name, v in s.items()} for k, s in state["state"].items()},
             "param_groups": copy.deepcopy(state["param_groups"])}
@@ -129,6 +130,7 @@ class StackedSeeds:
             validate(cfg)
             check_precision(cfg)
         self.cfgs, self.cfg, self.n = cfgs, cfgs[0], len(cfgs)
+        torch.set_num_threads(max(1, self.cfg.threads))
         self.task = task = task_module(self.cfg.task)
         self.seeds = []
         for cfg, run_dir in zip(cfgs, run_dirs or [None] * self.n):
@@ -187,8 +189,6 @@ def train_seeds_batched(cfgs: list[RunConfig], run_dirs: list[Path], progress: b
     run_dirs = [Path(d) for d in run_dirs]
     if any((d / CHECKPOINT_FILE).exists() or (d / RESULT_FILE).exists() for d in run_dirs):
         raise ValueError("a seed already has a checkpoint or a result: train the seeds alone (they resume)")
-    if batch_problem(cfgs) is None:
-        torch.set_num_threads(max(1, cfgs[0].threads))
     for d in run_dirs:
         d.mkdir(parents=True, exist_ok=True)
     sb = StackedSeeds(cfgs, run_dirs)
@@ -216,7 +216,7 @@ def train_seeds_batched(cfgs: list[RunConfig], run_dirs: list[Path], progress: b
                 metrics = task.evaluate(s.model, s.test, s.cfg)
             s.history.append({"epoch": epoch + 1, "train_loss": float(totals[i]) / max(steps, 1), "td_rate": rate,
                               **metrics, "seconds": seconds})
-            end_epoch(s.dir, s.model.state_dict(), _optimizer_slice(state, i, n), epoch, s.gen, 0, s.history)
+            end_epoch(s.dir, s.model.state_dict(), _optimizer_slice(state, i), epoch, s.gen, 0, s.history)
     return [finish_run(task, s.cfg, s.dir, s.model, s.train, s.test, s.history, 0, seed_batched=n)
             for s in sb.seeds]
 
@@ -225,6 +225,5 @@ def seed_packs(cfgs: list[RunConfig]) -> list[list[RunConfig]]:
     """``cfgs`` grouped by configuration (everything but the seed), in first-seen order."""
     groups: dict[str, list[RunConfig]] = {}
     for c in cfgs:
-        key = repr(sorted(dataclasses.asdict(dataclasses.replace(c, seed=0, threads=1)).items()))
-        groups.setdefault(key, []).append(c)
+        groups.setdefault(_sans_seed(c), []).append(c)
     return list(groups.values())

@@ -5,6 +5,7 @@ caches (optical flow, stand-in weights) and the launcher race (two launchers at 
 """
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -181,9 +182,19 @@ def test_two_launchers_at_once_train_every_run_once(tmp_path):
     deadline = time.time() + 120
     while not (lock.exists() and f"pid {first.pid}" in lock.read_text()) and time.time() < deadline:
         time.sleep(0.05)
-    second = _launcher(tmp_path, exp)
+    # the first is paused while it holds the lock, so that the second really meets it (on a quiet machine
+    # the first's two smoke runs could otherwise end before the second has imported torch)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = _launcher(tmp_path, exp)
+        seen = []
+        while not any("waiting" in line for line in seen) and second.poll() is None:
+            seen.append(second.stderr.readline())
+    finally:
+        first.send_signal(signal.SIGCONT)
     out1, err1 = first.communicate(timeout=300)
     out2, err2 = second.communicate(timeout=300)
+    err2 = "".join(seen) + err2
     assert first.returncode == 0 and second.returncode == 0, (err1[-1500:], err2[-1500:])
     assert f"pid {first.pid}" in err2 and "waiting" in err2  # the second says who holds the sweep
     assert "2 done, 0 submitted" in out2

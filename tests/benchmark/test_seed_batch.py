@@ -81,8 +81,8 @@ def test_what_cannot_be_batched(tmp_path):
     cfgs = _cfgs("polygon_convlstm_2")
     assert batch_problem(cfgs[:1]) == "fewer than 2 seeds"
     assert batch_problem([cfgs[0], dataclasses.replace(cfgs[1], lr=0.5)]) == "the configs differ in more than the seed"
-    seq = [c for c in resolve("deeprnn.table1").runs("smoke", 2)]
-    assert "stack_batches" in (batch_problem(seq_pack) if (seq_pack := seed_packs(seq)[0]) else "")
+    seq_pack = seed_packs(resolve("deeprnn.table1").runs("smoke", 2))[0]
+    assert len(seq_pack) == 2 and "has no stack_batches/loss_stacked" in batch_problem(seq_pack)
     (tmp_path / "s0").mkdir()
     (tmp_path / "s0" / "checkpoint.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match="train the seeds alone"):
