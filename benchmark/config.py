@@ -17,6 +17,11 @@ TASKS = ("polygon", "sequence", "action", "subgoal", "prediction", "landmarks", 
          "nowcast")
 SCHEMES = ("bptt", "clips", "overlap", "ltsc")
 PRECISIONS = ("fp32", "bf16")  # benchmark/precision.py
+# constant: lr throughout; cosine: lr * (1 + cos(pi * step / steps)) / 2, set before every step (a function of
+# the step, nothing to checkpoint); plateau: x0.1 when an epoch's training loss has not improved on the best
+# by 1% for PLATEAU_PATIENCE epochs (deeprnn 4.2 "gradually decays when meeting the loss plateaus")
+LR_SCHEDULES = ("constant", "cosine", "plateau")
+PLATEAU_PATIENCE = 1
 # "builtin" (the embedded stand-ins) or a real data set of benchmark/data/registry.py
 DATASETS = ("builtin", "cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai",
             "livi", "radar", "masks")
@@ -37,7 +42,8 @@ class RunConfig:
     batch_size: int = 16            # mini-batch size (deeprnn 4.2: 16)
     lr: float = 1e-4                # Adam learning rate (deeprnn 4.2: 1e-4)
     grad_clip: float = 5.0          # gradients clipped element-wise to [-clip, clip] (NOTES.md)
-    td_schedule: tuple = ()         # ((epoch, rate), ...): TD rate from that epoch on; () = no TD
+    td_schedule: tuple = ()         # ((epoch, rate), ...): TD rate from that epoch on, set every step (a
+                                    # fractional epoch, e.g. 0.5, starts mid-epoch); () = no TD
     threads: int = 1                # torch intra-op threads of the job running this config
     labels: dict = field(default_factory=dict)     # what the tables/figures group by (cell, depth, ...)
     # --- added after the first release: hashed only when not at their default (see config_hash)
@@ -46,6 +52,10 @@ class RunConfig:
     stsgd_schedule: tuple = ()      # ((epoch, p), ...): STSGD p from that epoch on; () = off
     precision: str = "fp32"         # fp32 | bf16 (autocast forward; benchmark/precision.py)
     compile: bool = False           # torch.compile the training step (eager if it fails); never hashed
+    lr_schedule: str = "constant"   # constant | cosine | plateau (LR_SCHEDULES)
+    average_last: int = 1           # the final metrics are the mean of the last N epochs' evaluations
+    epoch_items: int = 0            # items per epoch, a fresh random draw (without replacement) from the
+                                    # training set every epoch; 0 = the whole training set
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -60,7 +70,8 @@ class RunConfig:
 
 # Fields added after runs already existed: left out of the hash at their default value, so adding an
 # option never orphans a finished run.
-_LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": (), "precision": "fp32"}
+_LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": (), "precision": "fp32",
+                "lr_schedule": "constant", "average_last": 1, "epoch_items": 0}
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -75,8 +86,9 @@ def config_hash(cfg: RunConfig) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def td_rate_at(schedule: tuple, epoch: int) -> float:
-    """TD rate in force at ``epoch`` (0-based): the last (start_epoch, rate) whose start <= epoch."""
+def td_rate_at(schedule: tuple, epoch: float) -> float:
+    """TD rate in force at ``epoch`` (0-based; fractional within an epoch: epoch + step / steps): the last
+    (start_epoch, rate) whose start <= epoch."""
     rate = 0.0
     for start, r in sorted(schedule):
         if epoch >= start:
@@ -95,9 +107,15 @@ def validate(cfg: RunConfig) -> None:
         problems.append(f"scheme={cfg.scheme!r}: use one of {SCHEMES}")
     if cfg.scheme in ("clips", "overlap", "ltsc") and "clip_len" not in cfg.scheme_kw:
         problems.append(f"scheme={cfg.scheme!r} needs scheme_kw['clip_len']")
-    if cfg.task == "polygon" and cfg.scheme != "bptt":
-        problems.append(f"scheme={cfg.scheme!r}: the polygon task trains with full BPTT only (clip schemes are "
-                        "not wired for it); use scheme='bptt'")
+    if cfg.task == "polygon" and cfg.scheme not in ("bptt", "overlap"):
+        problems.append(f"scheme={cfg.scheme!r}: the polygon task trains with full BPTT or overlap coherence "
+                        "(benchmark/train/polygon.py overlap_loss); use scheme='bptt' or 'overlap'")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        problems.append(f"lr_schedule={cfg.lr_schedule!r}: use one of {LR_SCHEDULES}")
+    if not isinstance(cfg.average_last, int) or not 1 <= cfg.average_last <= cfg.epochs:
+        problems.append(f"average_last={cfg.average_last!r}: an integer from 1 to epochs ({cfg.epochs})")
+    if not isinstance(cfg.epoch_items, int) or cfg.epoch_items < 0:
+        problems.append(f"epoch_items={cfg.epoch_items!r}: a count of training items per epoch (0 = all)")
     if cfg.precision not in PRECISIONS:
         problems.append(f"precision={cfg.precision!r}: use one of {PRECISIONS}")
     if cfg.dataset not in DATASETS:

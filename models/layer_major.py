@@ -174,7 +174,7 @@ def _run_convlstm(cell: ConvLSTMCell, seq, state, flags, steps, batch, zero_stat
         z = pre[t]
         if not (t == 0 and zero_state):
             z = z + _conv(conv, h, w_h, None)
-        i, f, o, g = z.chunk(4, dim=1)
+        i, f, o, g = cell.gates_bn(z).chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         hs.append(h)

@@ -19,7 +19,7 @@ from ..reference import load_reference  # noqa: E402
 from ..results import load_curves, run_dir, run_status  # noqa: E402
 from ..tables import comparison, write_table  # noqa: E402
 from . import Experiment, register  # noqa: E402
-from .deeprnn import POLYGON_TD, polygon_runs  # noqa: E402
+from .deeprnn import polygon_runs, polygon_td  # noqa: E402
 from .scs import SCS_TABLE4_ROWS, TABLE8_OUTLINE, table4_runs  # noqa: E402
 
 
@@ -28,26 +28,17 @@ def _replace(cfg, experiment: str, labels: dict, **changes):
 
 
 # ---------------------------------------------------------------- deeprnn Fig. 7
-def td_decay(final: float) -> tuple:
-    """The paper's decay (1.0, then 0.8 after one epoch, then the final rate after another) ending at
-    ``final``; a final rate >= 0.8 is reached after the first epoch."""
-    if final >= 0.8:
-        return ((0, 1.0), (1, float(final)))
-    return ((0, 1.0), (1, 0.8), (2, float(final)))
-
-
 FIG7C_FINAL_TD = (0.0, 1.0)  # plus 0.5, the Table 6 runs'
 FIG7C_DEPTHS = (10, 15)
 
 
 def fig7_runs(scale, seeds, root):
     base = polygon_runs("deeprnn.table6", scale, seeds, root)  # Fig. 7a/b are the Table 6 runs
-    assert td_decay(0.5) == POLYGON_TD
     extra = []
     for cfg in polygon_runs("deeprnn.fig7", scale, seeds, root, rows={"cbm": "Polyg-CBM"}, depths=FIG7C_DEPTHS):
         for final in FIG7C_FINAL_TD:
             extra.append(_replace(cfg, "deeprnn.fig7", dict(td_final=final, row=f"{cfg.labels['row']} TD {final}"),
-                                  td_schedule=td_decay(final)))
+                                  td_schedule=polygon_td(scale, final)))
     return base + extra  # (labels are hashed: the Table 6 runs keep theirs; no td_final label = 0.5)
 
 

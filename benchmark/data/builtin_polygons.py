@@ -231,10 +231,16 @@ def _resize_f(a: np.ndarray, size: int, box=None, resample=Image.BILINEAR) -> np
     return np.asarray(im.resize((size, size), resample, box=box), dtype=np.float32)
 
 
-def _crop_box(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Object box [lo, hi] -> crop box with a 12-18% margin per side (like Cityscapes' 15%)."""
+DEFAULT_MARGIN = (0.12, 0.18)
+
+
+def _crop_box(lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator,
+              margin: tuple[float, float] = DEFAULT_MARGIN) -> tuple[np.ndarray, np.ndarray]:
+    """Object box [lo, hi] -> crop box with a margin per side drawn from ``margin`` (fractions of the box;
+    default 12-18%, like Cityscapes' 15%). Each of the four sides draws its own: a wide range moves and
+    scales the object inside the crop."""
     wh = np.maximum(hi - lo, 1e-6)
-    m_lo, m_hi = rng.uniform(0.12, 0.18, 2), rng.uniform(0.12, 0.18, 2)
+    m_lo, m_hi = rng.uniform(margin[0], margin[1], 2), rng.uniform(margin[0], margin[1], 2)
     return lo - m_lo * wh, hi + m_hi * wh
 
 
@@ -283,15 +289,15 @@ def mask_outline(mask: np.ndarray, max_vertices: int):
     return comp, contour, poly
 
 
-def _render_fashion(item: np.ndarray, rng, size: int, max_vertices: int):
+def _render_fashion(item: np.ndarray, rng, size: int, max_vertices: int, margin=DEFAULT_MARGIN):
     """28x28 uint8 item -> (image (3,S,S), polygon (K,2) in crop pixels) or None."""
     outline = mask_outline(item > 24, max_vertices)
     if outline is None:
         return None
     comp, contour, poly = outline
     lo, hi = contour.min(axis=0), contour.max(axis=0)
-    c0, c1 = _crop_box(lo, hi, rng)
-    pad = 16
+    c0, c1 = _crop_box(lo, hi, rng, margin)
+    pad = int(np.ceil(max(16.0, 28 * margin[1] + 2)))
     box = (c0[0] + pad, c0[1] + pad, c1[0] + pad, c1[1] + pad)
     grey = _resize_f(np.pad(item.astype(np.float32) / 255.0, pad), size, box)
     alpha = np.clip(_resize_f(np.pad(comp.astype(np.float32), pad), size, box), 0.0, 1.0)
@@ -300,10 +306,10 @@ def _render_fashion(item: np.ndarray, rng, size: int, max_vertices: int):
     return _compose(rng, size, alpha, grey, bg_base, tint), np.clip(crop_poly, 0, size)
 
 
-def _render_shape(kind: int, rng, size: int, max_vertices: int):
+def _render_shape(kind: int, rng, size: int, max_vertices: int, margin=DEFAULT_MARGIN):
     poly = _shape_polygon(kind, rng, max_vertices)
     lo, hi = poly.min(axis=0), poly.max(axis=0)
-    c0, c1 = _crop_box(lo, hi, rng)
+    c0, c1 = _crop_box(lo, hi, rng, margin)
     crop_poly = (poly - c0) * (size / (c1 - c0))
     ss = 2  # 2x supersampled alpha for smooth edges
     canvas = Image.new("L", (size * ss, size * ss), 0)
@@ -334,6 +340,7 @@ class BuiltinPolygons(PolygonDataset):
         max_vertices: int = 12,
         seed: int = 0,
         source: str = "auto",
+        margin: tuple[float, float] = DEFAULT_MARGIN,
     ):
         if split not in _SPLIT_CODES:
             raise ValueError(f"split must be one of {sorted(_SPLIT_CODES)}, got {split!r}")
@@ -343,6 +350,11 @@ class BuiltinPolygons(PolygonDataset):
             raise ValueError(f"source must be 'auto', 'fashion-mnist' or 'shapes', got {source!r}")
         if max_vertices < 3:
             raise ValueError("max_vertices must be >= 3")
+        margin = (float(margin[0]), float(margin[1]))
+        if not 0.0 <= margin[0] <= margin[1] <= 2.0:
+            raise ValueError(f"margin must be (lo, hi) with 0 <= lo <= hi <= 2 (fractions of the object box), "
+                             f"got {margin}")
+        self.margin, self.mean_margin = margin, (margin[0] + margin[1]) / 2
         names = FASHION_MNIST_CLASSES if source == "fashion-mnist" else SHAPE_KINDS
         super().__init__([], image_size, grid, max_vertices, f"builtin:{source}", names)
         self.split, self.n, self.seed, self.max_vertices = split, int(n), int(seed), int(max_vertices)
@@ -368,7 +380,7 @@ class BuiltinPolygons(PolygonDataset):
             if len(self.instances) >= self.n:
                 break
             rng = np.random.default_rng(key + [1, int(idx)])
-            out = _render_fashion(images[idx], rng, self.image_size, self.max_vertices)
+            out = _render_fashion(images[idx], rng, self.image_size, self.max_vertices, self.margin)
             if out is not None:
                 self._add(out[0], out[1], labels[idx])
 
@@ -378,5 +390,5 @@ class BuiltinPolygons(PolygonDataset):
             rng = np.random.default_rng(key + [2, i])
             i += 1
             kind = int(rng.integers(len(SHAPE_KINDS)))
-            image, poly = _render_shape(kind, rng, self.image_size, self.max_vertices)
+            image, poly = _render_shape(kind, rng, self.image_size, self.max_vertices, self.margin)
             self._add(image, poly, kind)

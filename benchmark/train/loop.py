@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
 from models import set_td_rate
@@ -29,6 +29,7 @@ from models.stacks import count_parameters
 from ..config import RunConfig, td_rate_at, validate
 from ..heal import move_aside, note_heal
 from ..precision import autocast, bf16_problem
+from .schedules import Plateau, final_metrics, lr_factor, set_lr
 from .checkpoint import (CheckpointError, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
                          seed_everything, set_rng_state)
 
@@ -98,15 +99,14 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     main = dist is None or dist.main
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loader_gen = torch.Generator().manual_seed(cfg.seed)
-    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
-                        generator=loader_gen, drop_last=len(train_set) > cfg.batch_size)
+    loader = train_loader(cfg, train_set, collate, loader_gen)
     net = model  # what the training step calls (the DDP wrapper in a distributed run)
     if dist is not None:
         net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen)
     elif cfg.compile:
         net = torch.compile(model)
 
-    start_epoch, requeues, history = 0, 0, []
+    start_epoch, requeues, history, plateau = 0, 0, [], Plateau()
     ckpt = _resumable(run_dir, main)
     if ckpt is not None:  # resume exactly where the last complete epoch ended
         model.load_state_dict(ckpt["model"])
@@ -114,11 +114,13 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         loader_gen.set_state(ckpt["loader_rng"])
         set_rng_state(ckpt["rng"])
         start_epoch, requeues, history = ckpt["epoch"] + 1, ckpt.get("resumed", 0) + 1, ckpt["history"]
+        plateau = Plateau(ckpt.get("lr_plateau"))
         if start_epoch >= cfg.epochs:  # trained to the end: only its result (or metrics) is rewritten
             requeues -= 1
     if main:
         _sync_metrics(run_dir, history, resumed=ckpt is not None)
 
+    steps_per_epoch = len(loader)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         rate = td_rate_at(cfg.td_schedule, epoch)
@@ -130,7 +132,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         total, n = 0.0, 0
         bar = tqdm(loader, desc=f"{cfg.model} seed {cfg.seed} epoch {epoch + 1}/{cfg.epochs}",
                    disable=not progress, leave=False)
-        for batch in bar:
+        for i, batch in enumerate(bar):
+            rate = _step_schedules(cfg, model, opt, epoch, i, steps_per_epoch, plateau, rate)
             opt.zero_grad(set_to_none=True)
             if dist is None and hasattr(task, "loss_backward"):  # the task back-propagates (e.g. clip by clip)
                 with autocast(cfg.precision):
@@ -155,17 +158,46 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
             total, n = total + value, n + 1
             bar.set_postfix(loss=f"{value:.3f}")
         model.eval()
+        if cfg.lr_schedule == "plateau":  # every rank sees its own loss; rank 0's is the one logged
+            plateau.update(total / max(n, 1))
         if not main:  # rank 0 evaluates and writes; the others go on with the next epoch
             continue
         with autocast(cfg.precision):
             metrics = task.evaluate(model, test_set, cfg)
         history.append({"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
+                        **({"lr": opt.param_groups[0]["lr"]} if cfg.lr_schedule != "constant" else {}),
                         **metrics, "seconds": round(time.time() - t0, 3)})
-        end_epoch(run_dir, model.state_dict(), opt.state_dict(), epoch, loader_gen, requeues, history)
+        end_epoch(run_dir, model.state_dict(), opt.state_dict(), epoch, loader_gen, requeues, history,
+                  lr_plateau=plateau.state if cfg.lr_schedule == "plateau" else None)
 
     if not main:
         return {}
     return finish_run(task, cfg, run_dir, model, train_set, test_set, history, requeues)
+
+
+def train_loader(cfg: RunConfig, train_set, collate, generator: torch.Generator) -> DataLoader:
+    """Shuffled mini-batches of the training set; with ``cfg.epoch_items`` an epoch is a fresh random draw
+    of that many items (without replacement), so many distinct items need not mean long epochs."""
+    n = min(cfg.epoch_items, len(train_set)) if cfg.epoch_items else len(train_set)
+    sampler = RandomSampler(train_set, num_samples=n, generator=generator) if cfg.epoch_items else None
+    return DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
+                      collate_fn=collate, generator=generator if sampler is None else None,
+                      drop_last=n > cfg.batch_size)
+
+
+def _step_schedules(cfg: RunConfig, model, opt, epoch: int, i: int, steps_per_epoch: int, plateau: Plateau,
+                    rate: float) -> float:
+    """Before step ``i`` of ``epoch``: the TD rate of that point of training (fractional epochs of
+    ``td_schedule`` start mid-epoch; whole ones keep the rate for the epoch) and the scheduled lr. Returns
+    the TD rate in force."""
+    if cfg.td_schedule:
+        now = td_rate_at(cfg.td_schedule, epoch + i / max(steps_per_epoch, 1))
+        if now != rate:
+            set_td_rate(model, now)
+            rate = now
+    if cfg.lr_schedule != "constant":
+        set_lr(opt, cfg.lr * lr_factor(cfg, epoch * steps_per_epoch + i, cfg.epochs * steps_per_epoch, plateau))
+    return rate
 
 
 def _compiled_loss(task, net, model, batch, cfg: RunConfig):
@@ -189,17 +221,19 @@ def check_precision(cfg: RunConfig) -> None:
 
 
 def end_epoch(run_dir: Path, model_state: dict, optimizer_state: dict, epoch: int, loader_gen, requeues: int,
-              history: list[dict]) -> None:
+              history: list[dict], lr_plateau: dict | None = None) -> None:
     """The checkpoint first (it holds the metrics too), then the metrics file rewritten from it."""
+    extra = {"lr_plateau": lr_plateau} if lr_plateau is not None else {}
     save_checkpoint(run_dir / CHECKPOINT_FILE, model=model_state, optimizer=optimizer_state,
-                    epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues, history=history)
+                    epoch=epoch, loader_rng=loader_gen.get_state(), resumed=requeues, history=history, **extra)
     write_metrics(run_dir, history)
 
 
 def finish_run(task, cfg: RunConfig, run_dir: Path, model, train_set, test_set, history: list[dict],
                requeues: int, **extra) -> dict:
-    """The task's extra files and ``result.json`` of a run trained to its last epoch."""
-    final = history[-1]
+    """The task's extra files and ``result.json`` of a run trained to its last epoch; ``final`` averages the
+    last ``cfg.average_last`` epochs' metrics."""
+    final = final_metrics(history, cfg.average_last)
     if hasattr(task, "save_outputs"):  # task files beside the result (action: per-video test scores)
         with autocast(cfg.precision):
             task.save_outputs(model, test_set, cfg, run_dir)

@@ -31,10 +31,13 @@ def _datasets(dataset: str, data_root: str | None, data_kw: str):
         from ..data.builtin_polygons import BuiltinPolygons
 
         src, seed = kw.get("source", "auto"), kw.get("seed", 0)
+        if "margin" in kw:  # crop margins per side (position and size jitter), else the default 12-18%
+            common["margin"] = tuple(kw["margin"])
         train = BuiltinPolygons("train", n=kw["n_train"], seed=seed, source=src, **common)
         if dataset == "masks":  # held-out real outlines: trained on the built-in silhouettes, tested on ROOT/*.png
             from ..data.masks import MaskPolygons
 
+            common.pop("margin", None)
             return train, MaskPolygons(data_root, limit=kw["n_test"], seed=seed, **common)
         return train, BuiltinPolygons("test", n=kw["n_test"], seed=seed, source=src, **common)
     from ..data.cityscapes import CityscapesPolygons
@@ -56,7 +59,39 @@ def _trim(target: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
 
 
 def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
+    if cfg is not None and cfg.scheme == "overlap":
+        return overlap_loss(model, batch, cfg)
     return _vertex_loss(model, batch["image"], _trim(batch["target"], batch["length"]))
+
+
+def overlap_loss(model, batch, cfg: RunConfig) -> torch.Tensor:
+    """deeprnn 3.2 on the vertex sequence (the paper's 10/15-layer polygon nets): the teacher-forced
+    sequence cut into clips (``sequence.clip_plan``: clip_len, overlap_rate 0.25), each clip started from
+    the detached state an earlier clip had at its first step (``init="timestamp"``, the paper) or the
+    previous clip's final state (``"final"``, the released code), its loss the vertex cross-entropy plus
+    ``lam`` x the coherence of its overlap with the clip before (MSE of softmax probabilities, the earlier
+    clip detached), averaged over clips. The image encoder runs once and takes every clip's gradient."""
+    from ..schemes.coherence import coherence_loss
+    from .sequence import _detach, clip_plan
+
+    target = _trim(batch["target"], batch["length"])
+    feats = model.encoder(batch["image"])
+    clips = clip_plan(cfg, target.shape[1])
+    lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
+    total, prev = 0.0, None
+    for a, b in clips:
+        state0 = None
+        if prev is not None:
+            (pa, pb), states, prev_logits = prev
+            state0 = _detach(states[a - pa - 1] if init == "timestamp" else states[-1]) if a > pa else None
+        logits, states = model.run_steps(feats, target, a, b, state0, keep_states=True)
+        term = F.cross_entropy(logits.flatten(0, 1), target[:, a:b].flatten(), ignore_index=-100)
+        if prev is not None and a < pb:
+            n = pb - a
+            term = term + lam * coherence_loss(logits[:, :n], prev_logits[:, a - pa:a - pa + n])
+        total = total + term
+        prev = ((a, b), states, logits.detach())
+    return total / len(clips)
 
 
 def _vertex_loss(model, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -83,6 +83,8 @@ def batch_problem(cfgs: list[RunConfig]) -> str | None:
         return f"the {cfg.task} task has no stack_batches/loss_stacked"
     if cfg.scheme != "bptt" or cfg.stsgd_schedule:
         return "clip schemes and STSGD train seed by seed"
+    if cfg.lr_schedule != "constant" or cfg.epoch_items or any(start != int(start) for start, _ in cfg.td_schedule):
+        return "lr schedules, epoch_items and TD schedules that change mid-epoch train seed by seed"
     return None
 
 

@@ -28,19 +28,23 @@ POLYGON_WIDTHS: dict[int, list[int]] = {
     10: [128] * 5 + [64] * 3 + [32, 8],
     15: [256, 256] + [128] * 4 + [64] * 6 + [32, 32, 8],
 }
-# Per-cell options of the polygon nets: CBM and SCS with tanh R and product merge, as released, but WITH BN
-# in the cell, which the released polygon cell does not have (NOTES.md: no BatchNorm, xavier-normal; that
-# cell is bn=False, init="xavier_normal"); issue 15 makes the released cell the default together with the
-# new cpu regime. ConvLSTM and ConvGRU as published (scs Table 4).
-CELL_DEFAULTS = {"cbm": dict(r_act="tanh", merge="product", bn=True), "convlstm": {},
-                 "convgru": {}, "scs": dict(r_act="tanh", bn=True)}
+# Per-cell options of the polygon nets. CBM: the released polygon cell (NOTES.md, `Auxiliary Annotation/
+# utils/rbm.py`): R = tanh(conv(x)), T = sigmoid(conv([x, c])), out = T * R, no BatchNorm, xavier-normal
+# initialisation; ``bn=True`` is the BN variant of the action networks, an option (the BN ablation of
+# deeprnn Table 6). SCS: its CBM streams the same way (tanh R, no BN). ConvLSTM and ConvGRU as published
+# (scs Table 4); ConvLSTM takes ``bn=True`` for the ablation too.
+CELL_DEFAULTS = {"cbm": dict(r_act="tanh", merge="product", bn=False, init="xavier_normal"), "convlstm": {},
+                 "convgru": {}, "scs": dict(r_act="tanh", bn=False)}
 
 
-def scaled_widths(depth: int, width_mult: float = 1.0) -> list[int]:
-    """Table 5 widths, optionally scaled down (CPU scale); never below 2 channels."""
+def scaled_widths(depth: int, width_mult: float = 1.0, floor: int = 2) -> list[int]:
+    """Table 5 widths, optionally scaled down (CPU scale); never below ``floor`` channels (Table 5's own
+    narrowest layer is 8)."""
     if depth not in POLYGON_WIDTHS:
         raise ValueError(f"polygon RNN depth must be one of {sorted(POLYGON_WIDTHS)}, got {depth}")
-    return [max(2, int(round(w * width_mult))) for w in POLYGON_WIDTHS[depth]]
+    if floor < 1:
+        raise ValueError(f"width floor must be >= 1, got {floor}")
+    return [max(floor, int(round(w * width_mult))) for w in POLYGON_WIDTHS[depth]]
 
 
 class SmallEncoder(nn.Module):
@@ -126,21 +130,32 @@ class PolygonRNN(nn.Module):
 
     def forward(self, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: target (B, T) of vertex indices -> logits (B, T, grid*grid + 1)."""
-        feats = self.encoder(images)
-        b, steps = target.shape
+        return self.run_steps(self.encoder(images), target, 0, target.shape[1])[0]
+
+    def run_steps(self, feats: torch.Tensor, target: torch.Tensor, start: int, stop: int, states=None,
+                  keep_states: bool = False):
+        """Teacher-forced steps ``start..stop-1`` from ``states`` (the stack's state after step start-1;
+        None = zeros): (logits (B, stop - start, grid*grid + 1), the final state, or with ``keep_states``
+        the state after every step). Step t sees target[t-1], target[t-2] and target[0], so a clip that
+        starts mid-sequence gets the true vertex history (the overlap coherence scheme's clips)."""
+        b = target.shape[0]
         none = target.new_full((b,), -1)
-        logits, states = [], None
-        for t in range(steps):
+        logits, kept = [], []
+        for t in range(start, stop):
             prev1 = target[:, t - 1] if t >= 1 else none
             prev2 = target[:, t - 2] if t >= 2 else none
             first = target[:, 0] if t >= 1 else none
             out, states = self._step(feats, prev1, prev2, first, states)
             logits.append(out)
-        return torch.stack(logits, dim=1)
+            if keep_states:
+                kept.append(states)
+        return torch.stack(logits, dim=1), (kept if keep_states else states)
 
     @torch.no_grad()
-    def decode(self, images: torch.Tensor, max_len: int) -> torch.Tensor:
-        """Greedy decoding: (B, max_len + 1) predicted indices, end token then -1 after it."""
+    def decode(self, images: torch.Tensor, max_len: int, min_vertices: int = 3) -> torch.Tensor:
+        """Greedy decoding: (B, max_len + 1) predicted indices, end token then -1 after it. The end token
+        is forbidden before ``min_vertices`` vertices (a polygon has at least 3), so a decode that would
+        stop early goes on with its best vertex instead."""
         feats = self.encoder(images)
         b = images.shape[0]
         none = torch.full((b,), -1, dtype=torch.long, device=images.device)
@@ -153,6 +168,9 @@ class PolygonRNN(nn.Module):
             if t == max_len:  # force the end token at the length limit
                 nxt = torch.full_like(none, self.end_token)
             else:
+                if t < min(min_vertices, max_len):
+                    out = out.clone()
+                    out[:, self.end_token] = float("-inf")
                 nxt = out.argmax(dim=1)
             preds.append(torch.where(done, none, nxt))
             done = done | (nxt == self.end_token)
@@ -164,8 +182,8 @@ class PolygonRNN(nn.Module):
 
 
 def _factory(cell: str, depth: int):
-    def make(width_mult: float = 1.0, **kw) -> PolygonRNN:
-        return PolygonRNN(cell, scaled_widths(depth, width_mult), **kw)
+    def make(width_mult: float = 1.0, width_floor: int = 2, **kw) -> PolygonRNN:
+        return PolygonRNN(cell, scaled_widths(depth, width_mult, width_floor), **kw)
 
     make.__name__ = f"polygon_{cell}_{depth}"
     make.__doc__ = f"Polygon-RNN with a {depth}-layer {cell} stack (deeprnn Table 5 widths)."

@@ -36,7 +36,7 @@ def test_smoke_writes_tables_and_figures(smoke):
               figures / "fig7a.png", figures / "fig7b.png"):
         assert f.exists() and f.stat().st_size > 0, f
     assert (figures / "fig7a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "8 done" in first.stdout
+    assert "10 done" in first.stdout  # 8 cells x depths + the BN ablation's 2
 
 
 def test_csv_is_tidy_with_exact_parameter_counts_and_filled_iou(smoke):
@@ -50,7 +50,10 @@ def test_csv_is_tidy_with_exact_parameter_counts_and_filled_iou(smoke):
     base = iou[iou["row"].str.startswith("trivial baseline: ")]  # what a predictor that learns nothing scores
     assert len(base) == 1 and base["n_seeds"].iloc[0] == 0 and 0 < base["reproduced"].iloc[0] <= 100
     iou = iou.drop(base.index)
-    assert len(iou) == 8 and iou["reproduced"].notna().all() and (iou["n_seeds"] == 1).all()
+    assert len(iou) == 10 and iou["reproduced"].notna().all() and (iou["n_seeds"] == 1).all()
+    bn = iou[iou["row"].str.endswith(" + BN")]  # the BN ablation: no paper number
+    assert sorted(bn["row"]) == ["Polyg-CBM 15 + BN", "Polyg-LSTM 15 + BN"] and bn["paper"].isna().all()
+    iou = iou.drop(bn.index)
     assert iou["reproduced"].between(0, 100).all()
     assert (iou["scale"] == "smoke").all() and iou["dataset"].str.startswith("builtin:").all()
     assert (iou["delta"].round(2) == (iou["reproduced"] - iou["paper"]).round(2)).all()
@@ -63,11 +66,11 @@ def test_csv_is_tidy_with_exact_parameter_counts_and_filled_iou(smoke):
 def test_second_run_redoes_nothing(smoke):
     tmp, _ = smoke
     results = sorted((tmp / "runs").glob("deeprnn.table6/*/result.json"))
-    assert len(results) == 8
+    assert len(results) == 10
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in results}
     second = _cli(tmp)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "8 done, 0 submitted" in second.stdout
+    assert "10 done, 0 submitted" in second.stdout
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in results} == before
     assert len(list((tmp / "runs" / "_submitit" / "deeprnn.table6").iterdir())) == 1  # nothing resubmitted
 

@@ -91,3 +91,27 @@ def test_xavier_normal_init_has_the_xavier_std():
     # xavier-uniform (the default) has the same std but is bounded by sqrt(3) * std
     u = CBMCell(64, 64, kernel_size=3, bn=False).t_conv.weight
     assert u.abs().max().item() <= math.sqrt(3) * std + 1e-6 < w.abs().max().item()
+
+
+def test_the_default_polygon_cbm_is_the_released_cell():
+    """Issue 15: the polygon nets' CBM (``create_model("polygon_cbm_<d>")`` with no cell options, and the
+    Table 6 runs' ``model_kw``) is the released cell: its weights copied in, the same outputs."""
+    from benchmark.catalogue.deeprnn import polygon_config
+    from models import create_model
+
+    torch.manual_seed(0)
+    nets = [create_model("polygon_cbm_5", grid=8, image_size=32, encoder="small", feat_channels=8, width_mult=1 / 16)]
+    cfg = polygon_config("deeprnn.table6", "cpu", 0, "cbm", 5, "Polyg-CBM 5", None)
+    nets.append(create_model(cfg.model, grid=8, image_size=32, **{**cfg.model_kw, "feat_channels": 8}))
+    for net in nets:
+        stack = net.rnn
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in stack.modules())
+        released = [ReleasedPolygonCell(c.in_channels, c.hidden_channels) for c in stack.cells]
+        for r, o in zip(released, stack.cells):
+            _copy(r, o)
+        stack.train()
+        xs = torch.randn(4, 2, stack.cells[0].in_channels, 8, 8)
+        ref = _run(released, xs)
+        ours, _ = stack(xs.transpose(0, 1))
+        assert (ours.transpose(0, 1) - ref).abs().max().item() < 1e-5
+        assert ref.abs().mean().item() > 1e-3
