@@ -139,26 +139,39 @@ def rnn_params_millions(cell: str, depth: int) -> float:
     return round(count_parameters(stack) / 1e6, 2)
 
 
-def _iou_cells(results: pd.DataFrame) -> pd.DataFrame:
+# the polygon tables' run columns: IoU (the paper's) and the cpu regime's primary metrics
+POLYGON_METRICS = {"IoU": "test_iou", "test NLL": "test_loss", "train loss": "train_loss"}
+
+
+def _metric_cells(results: pd.DataFrame) -> pd.DataFrame:
     done = results[results["status"] == "done"] if len(results) else results
     if not len(done):
         return pd.DataFrame(columns=["row", "column", "reproduced", "n_seeds", "dataset"])
     g = done.groupby("row", sort=False)
-    return pd.DataFrame({"reproduced": g["test_iou"].mean().round(2), "n_seeds": g["seed"].nunique(),
-                         "dataset": g["dataset"].agg(lambda s: ", ".join(sorted(set(s))))}
-                        ).reset_index().assign(column="IoU")
+    parts = []
+    for column, metric in POLYGON_METRICS.items():
+        if metric in done:
+            parts.append(pd.DataFrame({"reproduced": g[metric].mean().round(3 if metric != "test_iou" else 2),
+                                       "n_seeds": g["seed"].nunique(),
+                                       "dataset": g["dataset"].agg(lambda s: ", ".join(sorted(set(s))))}
+                                      ).reset_index().assign(column=column))
+    return pd.concat(parts, ignore_index=True)
 
 
 def polygon_table(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str, paper: str, table: str,
-                  rows: dict, caption: str) -> list[Path]:
-    """IoU from the runs and RNN parameters counted from the paper-size modules, beside the paper's."""
+                  rows: dict, caption: str, rename: dict | None = None) -> list[Path]:
+    """IoU, test NLL and training loss from the runs (the mean over seeds of each run's final metrics) and
+    RNN parameters counted from the paper-size modules, beside the paper's, with the trivial baselines.
+    ``rename``: run row label -> the row it fills in this table (runs shared with another table)."""
     results = load_results(runs_root, cfgs)
+    if rename and len(results):
+        results["row"] = results["row"].replace(rename)
     params = pd.DataFrame([
         {"row": f"{label} {d}", "column": "# params of RNN", "reproduced": rnn_params_millions(c, d),
          "n_seeds": 0, "dataset": "none (counted from the built paper-size modules)"}
         for c, label in rows.items() for d in POLYGON_WIDTHS])
-    base = baseline_cells(cfgs[0], {"IoU": "test_iou"}) if cfgs else None
-    tidy = comparison(load_reference(paper, table), pd.concat([params, _iou_cells(results), base]), scale)
+    base = baseline_cells(cfgs[0], {k: v for k, v in POLYGON_METRICS.items() if v != "train_loss"}) if cfgs else None
+    tidy = comparison(load_reference(paper, table), pd.concat([params, _metric_cells(results), base]), scale)
     return write_table(tidy, out_dir / "tables" / paper, table, caption)
 
 

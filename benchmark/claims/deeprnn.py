@@ -493,3 +493,9 @@ CLAIMS = [
           untestable={"all": "an equivalence claim ('as fast as') that no form states, on convergence speed, which "
                              "is read off the metrics.jsonl curves (Fig. 7b), not a final metric of result.json"}),
 ]
+
+# the claims the README names in one generated line per experiment (benchmark.claims.summary.headline_lines):
+# Table 6's depth contrast on the primary metrics (issue 15), on IoU, and the BN factor
+HEADLINES = {"deeprnn.table6": ("deeprnn.t6.depth_interaction_nll", "deeprnn.t6.depth_interaction_train_loss",
+                                "deeprnn.t6.depth_interaction", "deeprnn.t6.cbm15_lower_nll_than_lstm15",
+                                "deeprnn.t6.bn_cbm_advantage_not_from_bn")}

@@ -46,15 +46,17 @@ def _num(x) -> str:
 
 
 def _ci(r) -> str:
-    if isinstance(r.ci_low, float) and math.isnan(r.ci_low):
-        return _num(r.diff)
-    return f"{_num(r.diff)} [{_num(r.ci_low)}, {_num(r.ci_high)}]"
+    """A claims row's (tuple or Series) paired difference with its CI: "diff [low, high]"."""
+    diff, low, high = r["diff"], r["ci_low"], r["ci_high"]
+    if isinstance(low, float) and math.isnan(low):
+        return _num(diff)
+    return f"{_num(diff)} [{_num(low)}, {_num(high)}]"
 
 
 def claims_table(df: pd.DataFrame) -> str:
     rows = pd.DataFrame({"claim": df["claim"], "experiment": df["experiment"], "statement": df["statement"],
                          "seeds": df["n_seeds"].astype(int), "A": df["a_mean"].map(_num), "B": df["b_mean"].map(_num),
-                         "diff [95% CI]": [_ci(r) for r in df.itertuples()], "verdict": df["verdict"],
+                         "diff [95% CI]": [_ci(r) for _, r in df.iterrows()], "verdict": df["verdict"],
                          "baseline": df["baseline"]})
     return rows.to_markdown(index=False)
 
@@ -93,6 +95,36 @@ def precision_lines(out_dir: Path) -> list[str]:
     return lines
 
 
+def headlines() -> dict[str, tuple]:
+    """experiment -> the claim ids its README line names (each paper module's ``HEADLINES``)."""
+    import importlib
+
+    out = {}
+    for paper in PAPERS:
+        out.update(getattr(importlib.import_module(f"benchmark.claims.{paper}"), "HEADLINES", {}))
+    return out
+
+
+def headline_lines(df: pd.DataFrame) -> list[str]:
+    """One paragraph per experiment with headline claims: each named claim's verdict, its paired difference
+    with the 95% CI and the seeds, read from the claims CSVs."""
+    lines = []
+    for exp, ids in headlines().items():
+        sub = df[df["claim"].isin(ids)].set_index("claim")
+        if not len(sub):
+            continue
+        parts = []
+        for cid in ids:
+            if cid not in sub.index:
+                continue
+            r = sub.loc[cid]
+            what = f"{r['verdict']}" if r["verdict"] not in TESTED else (
+                f"{r['verdict']}, diff {_ci(r)} over {int(r['n_seeds'])} seeds")
+            parts.append(f"`{cid}` ({r['statement']}): {what}")
+        lines += [f"Headline claims of {exp}: " + "; ".join(parts) + ".", ""]
+    return lines
+
+
 def readme_block(df: pd.DataFrame, scale: str, out_dir: Path | None = None) -> str:
     """The README's generated section: the summary line, verdicts per experiment, the tested claims."""
     lines = [README_BEGIN, "", summary_line(df, scale) + ".", ""]
@@ -102,6 +134,7 @@ def readme_block(df: pd.DataFrame, scale: str, out_dir: Path | None = None) -> s
         per["seeds"] = df.groupby("experiment")["n_seeds"].max()
         per["saturated"] = df.assign(s=df["baseline"] == SATURATED).groupby("experiment")["s"].sum().astype(int)
         lines += [per.reset_index().to_markdown(index=False), ""]
+        lines += headline_lines(df)
         lines += precision_lines(Path(out_dir)) if out_dir is not None else []
         tested = df[df["verdict"].isin(TESTED)]
         if len(tested):
@@ -125,5 +158,9 @@ def write_summary(out_dir: Path, readme: Path | None = None) -> list[Path]:
             head, rest = text.split(README_BEGIN, 1)
             tail = rest.split(README_END, 1)[1]
             atomic_write_text(Path(readme), head + readme_block(df, scale, out_dir) + tail)
+            written.append(Path(readme))
+        from ..perf_sweeps import rewrite_readme
+
+        if rewrite_readme(out_dir, readme) and Path(readme) not in written:
             written.append(Path(readme))
     return written

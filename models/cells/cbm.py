@@ -12,7 +12,8 @@ As released (NOTES.md "CBM as released"), two variants:
   R = tanh(conv(x)) (polygon) or relu(conv(x)) (prediction), T = sigmoid(conv(concat(state, x))),
   xavier-normal weights: ``bn=False, init="xavier_normal"`` (the polygon cell's T conv takes the state
   channels first, ours the input first: the same cell with the weight's input blocks swapped, tested in
-  ``tests/models/test_released_polygon_cell.py``).
+  ``tests/models/test_released_polygon_cell.py``). This is the polygon nets' default CBM
+  (``models/nets/polygon_rnn.CELL_DEFAULTS``); their ``bn=True`` variant is the BN ablation of Table 6.
 
 The state carried to t+1 is T's output. ``init``: "xavier_uniform" (default) or "xavier_normal" for the
 conv weights, biases zero.

@@ -50,3 +50,39 @@ def test_write_summary_rewrites_only_the_block(tmp_path):
     assert "Claims at cpu scale: 3 tested, 1 reproduced, 1 contradicted, 1 inconclusive (plus 0 not run)" in text
     assert "old" not in _block(text)
     assert summary_line(load_claims(tmp_path), "cpu") in (tmp_path / "tables" / "claims.md").read_text()
+
+
+def test_headline_lines_quote_each_named_claim_from_the_csv(tmp_path, monkeypatch):
+    from benchmark.claims import summary
+
+    (tmp_path / "tables" / "deeprnn").mkdir(parents=True)
+    rows = [dict(zip(CLAIM_COLUMNS, ("deeprnn.t6.a", "deeprnn.table6", "A beats B", "deeprnn Table 6", "test_loss",
+                                     5, 2.0, 2.5, 0.5, 0.25, 0.75, "reproduced", "", ""))),
+            dict(zip(CLAIM_COLUMNS, ("deeprnn.t6.b", "deeprnn.table6", "C beats D", "deeprnn Table 6", "test_iou",
+                                     0, float("nan"), float("nan"), float("nan"), float("nan"), float("nan"),
+                                     "not run", "", "")))]
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "deeprnn" / "table6.claims.csv", index=False)
+    monkeypatch.setattr(summary, "headlines", lambda: {"deeprnn.table6": ("deeprnn.t6.b", "deeprnn.t6.a", "x.y")})
+    lines = summary.headline_lines(load_claims(tmp_path))
+    assert lines == ["Headline claims of deeprnn.table6: `deeprnn.t6.b` (C beats D): not run; `deeprnn.t6.a` "
+                     "(A beats B): reproduced, diff 0.5 [0.25, 0.75] over 5 seeds.", ""]
+
+
+def test_every_headline_names_a_claim_of_its_experiment():
+    from benchmark.claims import all_claims
+    from benchmark.claims.summary import headlines
+
+    known = {c.id: c.experiment for c in all_claims()}
+    assert headlines()
+    for exp, ids in headlines().items():
+        assert all(known.get(i) == exp for i in ids), (exp, ids)
+
+
+def test_readme_sweep_times_are_generated_from_sweeps_csv():
+    from benchmark.perf_sweeps import SWEEPS_BEGIN, SWEEPS_END, sweeps_block
+
+    readme = (ROOT / "README.md").read_text()
+    block = SWEEPS_BEGIN + readme.split(SWEEPS_BEGIN, 1)[1].split(SWEEPS_END, 1)[0] + SWEEPS_END
+    assert block == sweeps_block(ROOT), "README sweeps block is stale: run python -m benchmark.claims summary"
+    df = pd.read_csv(ROOT / "tables" / "perf" / "sweeps.csv")
+    assert len(block.splitlines()) == len(df) + 2
