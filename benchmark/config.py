@@ -56,6 +56,8 @@ class RunConfig:
     average_last: int = 1           # the final metrics are the mean of the last N epochs' evaluations
     epoch_items: int = 0            # items per epoch, a fresh random draw (without replacement) from the
                                     # training set every epoch; 0 = the whole training set
+    eval_last: int = 0              # evaluate only the last N epochs (0 = every epoch): evaluation draws no
+                                    # random numbers, so training is the same either way
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -71,7 +73,7 @@ class RunConfig:
 # Fields added after runs already existed: left out of the hash at their default value, so adding an
 # option never orphans a finished run.
 _LATE_FIELDS = {"scheme": "bptt", "scheme_kw": {}, "stsgd_schedule": (), "precision": "fp32",
-                "lr_schedule": "constant", "average_last": 1, "epoch_items": 0}
+                "lr_schedule": "constant", "average_last": 1, "epoch_items": 0, "eval_last": 0}
 
 
 def config_hash(cfg: RunConfig) -> str:
@@ -114,6 +116,8 @@ def validate(cfg: RunConfig) -> None:
         problems.append(f"lr_schedule={cfg.lr_schedule!r}: use one of {LR_SCHEDULES}")
     if not isinstance(cfg.average_last, int) or not 1 <= cfg.average_last <= cfg.epochs:
         problems.append(f"average_last={cfg.average_last!r}: an integer from 1 to epochs ({cfg.epochs})")
+    if not isinstance(cfg.eval_last, int) or cfg.eval_last < 0 or (cfg.eval_last and cfg.eval_last < cfg.average_last):
+        problems.append(f"eval_last={cfg.eval_last!r}: 0 (every epoch) or at least average_last ({cfg.average_last})")
     if not isinstance(cfg.epoch_items, int) or cfg.epoch_items < 0:
         problems.append(f"epoch_items={cfg.epoch_items!r}: a count of training items per epoch (0 = all)")
     if cfg.precision not in PRECISIONS:

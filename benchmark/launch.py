@@ -43,7 +43,7 @@ from .config import RunConfig
 from .heal import ATTEMPTS_FILE, log_unlogged, move_aside, read_attempts, record  # noqa: F401 (re-exported)
 from .results import FAILED_FILE, result_problem, run_dir, run_status, write_config
 from .train.checkpoint import atomic_write_json
-from .train.loop import RESULT_FILE
+from .train.loop import RESULT_FILE, read_metrics
 
 CLUSTERS = ("local", "debug", "slurm")
 SLURM_DIR = Path(__file__).resolve().parents[1] / "slurm"
@@ -530,29 +530,40 @@ def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_paralle
     if not wait:
         return {"submitted": len(p.todo), "in_flight": len(p.running)}
 
-    paths = [run_dir(runs_root, c) for c in p.todo] + [run_dir(runs_root, c) for c, _ in p.running]
+    waited = list(p.todo) + [c for c, _ in p.running]
+    paths = [run_dir(runs_root, c) for c in waited]
+    epochs = [c.epochs for c in waited]
     others = [run_dir(runs_root, c) for c, _ in p.running]
-    with tqdm(total=len(paths), desc=f"{cfgs[0].experiment} runs", disable=not progress) as bar:
+
+    def show(bar) -> None:
+        """The bar counts epochs (it moves during long runs), its postfix finished runs."""
+        done, n = 0, 0
+        for q, e in zip(paths, epochs):
+            if run_status(q) != "pending":
+                done, n = done + e, n + 1
+            else:
+                done += min(len(read_metrics(q)), e)
+        if done != bar.n:  # redraw on progress only (the elapsed clock still ticks in a terminal)
+            bar.n = done
+            bar.set_postfix_str(f"runs {n}/{len(paths)}", refresh=False)
+            bar.refresh()
+
+    with tqdm(total=sum(epochs), desc=f"{cfgs[0].experiment} epochs", disable=not progress) as bar:
         if cluster == "debug":
             for job, _ in jobs:
                 _result(job, [])
-                bar.n = sum(run_status(q) != "pending" for q in paths)
-                bar.refresh()
+                show(bar)
         while True:
             queue = slurm_queue() if cluster == "slurm" else {}
             busy = [j for j, _ in jobs if not j.done()]
             waiting = [q for q in others if run_status(q) == "pending" and in_flight(q, queue) is not None]
-            finished = sum(run_status(q) != "pending" for q in paths)
-            if finished != bar.n:  # redraw on progress only (the elapsed clock still ticks in a terminal)
-                bar.n = finished
-                bar.refresh()
+            show(bar)
             if not busy and not waiting:
                 break
             time.sleep(1.0 if cluster == "slurm" else 0.5)
         for job, job_paths in jobs:
             _result(job, job_paths)
-        bar.n = sum(run_status(q) != "pending" for q in paths)
-        bar.refresh()
+        show(bar)
     counts: dict[str, int] = {}
     for cfg in cfgs:
         s = run_status(run_dir(runs_root, cfg))

@@ -42,7 +42,10 @@ from . import Experiment, exact_figure, register
 #   how deep stacks train;
 # - TD 1.0 -> 0.8 -> 0.5 at 5% and 10% of training, the paper's proportion (one epoch each of 20);
 # - the end token is forbidden before the third vertex at decoding (PolygonRNN.decode), and the final
-#   metrics average the last 2 evaluations (after 240 and 320 steps) to damp single-checkpoint noise;
+#   metrics average the last 2 evaluations (after 240 and 320 steps) to damp single-checkpoint noise; only
+#   those 2 epochs are evaluated (`eval_last`; evaluation draws no random numbers, so training is the same):
+#   evaluating all 4 took 46 min 07 s for the 50 runs, over the 45-minute budget (an evaluation of the 512
+#   test outlines is ~21% of a ConvLSTM-15 run);
 # - primary metrics: training loss (mean of the last epochs) and test NLL; IoU beside the trivial
 #   baselines (mean mask, fixed rectangle at the data's mean margin).
 # Overlap coherence is not used at cpu/smoke: their outlines have at most 10 vertices, and the paper applies
@@ -55,7 +58,7 @@ POLYGON_SCALES = {
     # precision bf16: measured 1.3-1.6x faster per training step than fp32 on the 2-core AVX512_BF16 CPU
     # (tables/perf/mfu.csv, tables/perf/seeds.csv); `--precision fp32` gives the fp32 runs.
     "cpu": dict(dataset="builtin", epochs=4, epoch_items=1280, batch_size=16, lr=2e-3, lr_schedule="cosine",
-                average_last=2, precision="bf16", td_starts=(0.2, 0.4),
+                average_last=2, eval_last=2, precision="bf16", td_starts=(0.2, 0.4),
                 data_kw=dict(n_train=4096, n_test=512, image_size=48, grid=12, max_vertices=10, source="auto",
                              margin=[0.05, 0.6]),
                 model_kw=dict(encoder="small", feat_channels=32, width_mult=0.25, width_floor=8)),
@@ -112,7 +115,7 @@ def polygon_config(experiment: str, scale: str, seed: int, cell: str, depth: int
         data_kw=dict(s["data_kw"]), epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], grad_clip=5.0,
         td_schedule=polygon_td(scale) if cell == "cbm" else (), precision=s.get("precision", "fp32"),
         lr_schedule=s.get("lr_schedule", "constant"), average_last=s.get("average_last", 1),
-        epoch_items=s.get("epoch_items", 0),
+        epoch_items=s.get("epoch_items", 0), eval_last=s.get("eval_last", 0),
         scheme="overlap" if overlap else "bptt", scheme_kw=dict(POLYGON_OVERLAP["scheme_kw"]) if overlap else {},
         labels=dict(cell=cell, depth=depth, row=row, cost=cost, **labels))
     validate(cfg)

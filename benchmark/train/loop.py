@@ -162,8 +162,10 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
             plateau.update(total / max(n, 1))
         if not main:  # rank 0 evaluates and writes; the others go on with the next epoch
             continue
-        with autocast(cfg.precision):
-            metrics = task.evaluate(model, test_set, cfg)
+        metrics = {}
+        if evaluates(cfg, epoch):
+            with autocast(cfg.precision):
+                metrics = task.evaluate(model, test_set, cfg)
         history.append({"epoch": epoch + 1, "train_loss": total / max(n, 1), "td_rate": rate,
                         **({"lr": opt.param_groups[0]["lr"]} if cfg.lr_schedule != "constant" else {}),
                         **metrics, "seconds": round(time.time() - t0, 3)})
@@ -173,6 +175,11 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     if not main:
         return {}
     return finish_run(task, cfg, run_dir, model, train_set, test_set, history, requeues)
+
+
+def evaluates(cfg: RunConfig, epoch: int) -> bool:
+    """Whether epoch ``epoch`` (0-based) ends with an evaluation (``cfg.eval_last``: only the last N do)."""
+    return not cfg.eval_last or epoch >= cfg.epochs - cfg.eval_last
 
 
 def train_loader(cfg: RunConfig, train_set, collate, generator: torch.Generator) -> DataLoader:

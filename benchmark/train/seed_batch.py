@@ -57,7 +57,7 @@ from models import set_td_rate
 from ..config import RunConfig, td_rate_at, validate
 from ..precision import autocast
 from .checkpoint import seed_everything
-from .loop import CHECKPOINT_FILE, RESULT_FILE, check_precision, end_epoch, finish_run, task_module
+from .loop import CHECKPOINT_FILE, RESULT_FILE, check_precision, end_epoch, evaluates, finish_run, task_module
 
 SEEDS_CSV = Path(__file__).resolve().parents[2] / "tables" / "perf" / "seeds.csv"
 
@@ -214,8 +214,10 @@ def train_seeds_batched(cfgs: list[RunConfig], run_dirs: list[Path], progress: b
         for i, s in enumerate(sb.seeds):
             _load_slice(s.model, sb.params, sb.buffers, i)
             s.model.eval()
-            with autocast(s.cfg.precision):
-                metrics = task.evaluate(s.model, s.test, s.cfg)
+            metrics = {}
+            if evaluates(s.cfg, epoch):
+                with autocast(s.cfg.precision):
+                    metrics = task.evaluate(s.model, s.test, s.cfg)
             s.history.append({"epoch": epoch + 1, "train_loss": float(totals[i]) / max(steps, 1), "td_rate": rate,
                               **metrics, "seconds": seconds})
             end_epoch(s.dir, s.model.state_dict(), _optimizer_slice(state, i), epoch, s.gen, 0, s.history)

@@ -37,6 +37,8 @@ def test_smoke_writes_tables_and_figures(smoke):
         assert f.exists() and f.stat().st_size > 0, f
     assert (figures / "fig7a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "10 done" in first.stdout  # 8 cells x depths + the BN ablation's 2
+    # the progress bar counts epochs (it moves during long runs), finished runs in its postfix
+    assert "deeprnn.table6 epochs: 100%" in first.stderr and "30/30" in first.stderr and "runs 10/10" in first.stderr
 
 
 def test_csv_is_tidy_with_exact_parameter_counts_and_filled_iou(smoke):

@@ -106,9 +106,10 @@ def test_final_metrics_average_the_last_epochs():
 def test_new_fields_keep_old_hashes_and_validate():
     cfg = _cfg()
     assert config_hash(cfg) == config_hash(dataclasses.replace(cfg, lr_schedule="constant", average_last=1,
-                                                               epoch_items=0))
+                                                               epoch_items=0, eval_last=0))
     assert config_hash(dataclasses.replace(cfg, lr_schedule="cosine")) != config_hash(cfg)
     for bad in (dict(lr_schedule="linear"), dict(average_last=5), dict(average_last=0), dict(epoch_items=-1),
+                dict(eval_last=-1), dict(average_last=2, eval_last=1),
                 dict(scheme="clips", scheme_kw={"clip_len": 3})):
         with pytest.raises(ValueError):
             validate(dataclasses.replace(cfg, **bad))
@@ -223,7 +224,7 @@ def test_cpu_grid_holds_the_bn_ablation_and_the_regime():
     assert cbm.model_kw["init"] == "xavier_normal" and cbm.td_schedule == polygon_td("cpu")
     assert polygon_td("cpu") == ((0, 1.0), (0.2, 0.8), (0.4, 0.5))  # 5% and 10% of 4 epochs
     s = POLYGON_SCALES["cpu"]
-    assert (cbm.epochs, cbm.epoch_items, cbm.lr_schedule, cbm.average_last) == (4, 1280, "cosine", 2)
+    assert (cbm.epochs, cbm.epoch_items, cbm.lr_schedule, cbm.average_last, cbm.eval_last) == (4, 1280, "cosine", 2, 2)
     assert cbm.data_kw["n_train"] == 4096 and cbm.data_kw["n_test"] == 512 and s["model_kw"]["width_floor"] == 8
     net = create_model(cbm.model, grid=12, image_size=48, **cbm.model_kw)
     assert [c.hidden_channels for c in net.rnn.cells] == [64, 64] + [32] * 4 + [16] * 6 + [8, 8, 8]
@@ -260,3 +261,23 @@ def test_a_cpu_regime_run_trains_and_averages_its_last_two_evaluations(tmp_path)
     assert [h["td_rate"] for h in hist] == [1.0, 0.5, 0.5] and hist[-1]["lr"] < hist[0]["lr"]
     assert result["final"]["test_iou"] == pytest.approx((hist[-1]["test_iou"] + hist[-2]["test_iou"]) / 2)
     assert result["final"]["averaged_over_epochs"] == 2
+
+
+def test_evaluating_only_the_last_epochs_trains_the_same_model(tmp_path):
+    """``eval_last``: the skipped evaluations change nothing in training (evaluation draws no random numbers,
+    TD included), so the evaluated epochs and the final metrics equal those of a run evaluating every epoch."""
+    base = polygon_config("deeprnn.table6", "smoke", 0, "cbm", 2, "Polyg-CBM 2", None)
+    base = dataclasses.replace(base, epochs=3, td_schedule=((0, 1.0), (0.5, 0.5)), average_last=2)
+    full = run_training(base, tmp_path / "full", progress=False)
+    last = run_training(dataclasses.replace(base, eval_last=2), tmp_path / "last", progress=False)
+    from benchmark.train.loop import read_metrics
+
+    h_full, h_last = read_metrics(tmp_path / "full"), read_metrics(tmp_path / "last")
+    assert "test_iou" not in h_last[0] and "test_iou" in h_full[0]
+    for a, b in zip(h_full, h_last):
+        assert a["train_loss"] == b["train_loss"]
+    for a, b in zip(h_full[1:], h_last[1:]):
+        assert (a["test_loss"], a["test_iou"]) == (b["test_loss"], b["test_iou"])
+    drop = ("seconds",)
+    assert {k: v for k, v in full["final"].items() if k not in drop} == \
+        {k: v for k, v in last["final"].items() if k not in drop}
