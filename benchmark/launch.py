@@ -448,15 +448,17 @@ def plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, prof
 # ------------------------------------------------------------------------------------------ launching
 def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, max_parallel: int | None = None,
            timeout_min: int | None = None, wait: bool = True, progress: bool = True,
-           profile: dict | None = None, seed_batching: str = "auto") -> dict[str, int]:
+           profile: dict | None = None, seed_batching: str = "auto", name: str | None = None) -> dict[str, int]:
     """Submit every config that has no result and is not in flight; wait for them unless told not to.
+    ``name``: what the progress bar calls the sweep (default: the experiments of ``cfgs``).
 
     Returns counts by final status plus ``submitted``. Finished runs are never resubmitted or touched.
     """
     runs_root = Path(runs_root)
     with sweep_lock(runs_root, [c.experiment for c in cfgs]):
         return _launch(cfgs, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
-                       progress=progress, profile=profile, seed_batching=seed_batching)
+                       progress=progress, profile=profile, seed_batching=seed_batching,
+                       name=name or "+".join(dict.fromkeys(c.experiment for c in cfgs)))
 
 
 LOCKS_DIR = "_locks"
@@ -499,7 +501,7 @@ def sweep_lock(runs_root: Path, experiments: list[str], wait: bool = True):
 
 def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_parallel: int | None,
             timeout_min: int | None, wait: bool, progress: bool, profile: dict | None,
-            seed_batching: str = "auto") -> dict[str, int]:
+            seed_batching: str = "auto", name: str = "") -> dict[str, int]:
     p = plan(cfgs, runs_root, cluster, profile=profile, max_parallel=max_parallel, timeout_min=timeout_min,
              seed_batching=seed_batching)
     for cfg in cfgs:
@@ -548,7 +550,7 @@ def _launch(cfgs: list[RunConfig], runs_root: Path, cluster: str, *, max_paralle
             bar.set_postfix_str(f"runs {n}/{len(paths)}", refresh=False)
             bar.refresh()
 
-    with tqdm(total=sum(epochs), desc=f"{cfgs[0].experiment} epochs", disable=not progress) as bar:
+    with tqdm(total=sum(epochs), desc=f"{name} epochs", disable=not progress) as bar:
         if cluster == "debug":
             for job, _ in jobs:
                 _result(job, [])

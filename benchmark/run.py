@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.time()
     counts = {} if not cfgs else launch(cfgs, Path(args.runs_dir), args.cluster, max_parallel=args.max_parallel,
-                    wait=not args.no_wait, profile=profile, seed_batching=args.seed_batching)
+                    wait=not args.no_wait, profile=profile, seed_batching=args.seed_batching, name=exp.id)
     if args.no_wait:
         extra = f" ({counts['in_flight']} still in flight from an earlier launch)" if counts.get("in_flight") else ""
         print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs{extra}; results will land in "
@@ -163,7 +163,7 @@ def run_many(args) -> int:
         return 0
     t0 = time.time()
     counts = launch(union, runs_root, args.cluster, max_parallel=args.max_parallel, wait=not args.no_wait,
-                    profile=profile, seed_batching=args.seed_batching) if union else {}
+                    profile=profile, seed_batching=args.seed_batching, name=args.experiment) if union else {}
     if args.no_wait:
         print(f"submitted {counts.get('submitted', 0)} runs; collect later with the same command")
         return 0
