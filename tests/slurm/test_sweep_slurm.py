@@ -56,7 +56,7 @@ def local_sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("local")
     r = _run(tmp, "--cluster", "local")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "8 done" in r.stdout
+    assert "10 done" in r.stdout  # 8 cells x depths + Table 6's BN ablation
     return tmp
 
 
@@ -64,9 +64,9 @@ def test_dry_run_prints_plan_and_submits_nothing(tmp_path, capsys):
     assert main(["table6", "--scale", "smoke", "--cluster", "slurm", "--profile", "example-gpu", "--dry-run",
                  "--runs-dir", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
-    assert "8 to submit" in out and "one job array of 8 job(s)" in out
+    assert "10 to submit" in out and "one job array of 10 job(s)" in out
     assert "gpus_per_node=1" in out and "slurm_partition=gpu" in out and "timeout_min=720" in out
-    assert out.count("  submit   ") == 8
+    assert out.count("  submit   ") == 10
     assert not (tmp_path / "runs").exists()
 
 
@@ -87,7 +87,7 @@ def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_s
     launcher.wait()
     ids = {json.loads(x)["job_id"] for f in runs.glob("deeprnn.table6/*/attempts.jsonl")
            for x in f.read_text().splitlines() if json.loads(x)["event"] == "submitted"}
-    assert len(ids) == 8 and all("_" in i for i in ids)  # one job array: ids ARRAY_TASK
+    assert len(ids) == 10 and all("_" in i for i in ids)  # one job array: ids ARRAY_TASK
     subprocess.run(["scancel", *sorted({i.split("_")[0] for i in ids})], check=True)  # ... and so do its jobs
     while any(i in subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True).stdout.split()
               for i in ids):
@@ -95,14 +95,14 @@ def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_s
         time.sleep(0.5)
     before = _snapshot(runs)
     n_done = len([p for p in before if p.name == "result.json"])
-    assert 2 <= n_done < 8, n_done
+    assert 2 <= n_done < 10, n_done
 
     status = _run(tmp_path, module="benchmark.status")
     assert status.returncode == 1 and f"{n_done} done" in status.stdout
 
     again = _run(tmp_path, "--cluster", "slurm", "--profile", "local-cluster")
     assert again.returncode == 0, again.stderr[-2000:]
-    assert f"8 done, {8 - n_done} submitted" in again.stdout
+    assert f"10 done, {10 - n_done} submitted" in again.stdout
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in before} == before  # nothing lost or rewritten
     assert len(list((runs / "_submitit" / "deeprnn.table6").iterdir())) == 2  # one new sweep folder
     for d in runs.glob("deeprnn.table6/*"):  # finished runs were not submitted again, the others once more
@@ -146,7 +146,7 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
     done_before = _snapshot(tmp_path / "runs")
 
     r = _run(tmp_path, "--cluster", "local")
-    assert r.returncode == 1 and "6 done, 2 failed" in r.stdout, r.stdout + r.stderr[-2000:]
+    assert r.returncode == 1 and "8 done, 2 failed" in r.stdout, r.stdout + r.stderr[-2000:]
     assert _snapshot(tmp_path / "runs") == done_before
     assert json.loads((nan_run / "failed.json").read_text())["traceback"].strip()
 
@@ -157,10 +157,10 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
     assert "FloatingPointError: non-finite training loss nan" in line["Polyg-LSTM 5"]
     assert line["Polyg-CBM 2"].startswith("failed") and "state_dict" in line["Polyg-CBM 2"]
     assert all(line[r].startswith("done") for r in by_row if r not in ("Polyg-LSTM 5", "Polyg-CBM 2"))
-    assert "6 done, 2 failed" in st.stdout
+    assert "8 done, 2 failed" in st.stdout
 
     c = _run(tmp_path, module="benchmark.collect")
-    assert c.returncode == 1 and "6 of 8 runs finished" in c.stdout
+    assert c.returncode == 1 and "8 of 10 runs finished" in c.stdout
     assert "Polyg-LSTM 5" in c.stdout and "FloatingPointError" in c.stdout
     table = tmp_path / "out" / "tables" / "deeprnn"
     df = pd.read_csv(table / "table6.csv")
