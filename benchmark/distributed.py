@@ -76,9 +76,12 @@ class Dist:
             return DDP(model.to(self.device()), device_ids=[self.local_rank])
         return DDP(model)
 
-    def loader(self, train_set, batch_size: int, collate, generator: torch.Generator) -> DataLoader:
-        batches = BatchSampler(RandomSampler(train_set, generator=generator), batch_size,
-                               drop_last=len(train_set) > batch_size)
+    def loader(self, train_set, batch_size: int, collate, generator: torch.Generator,
+               epoch_items: int = 0) -> DataLoader:
+        """``epoch_items``: as ``RunConfig.epoch_items`` (an epoch draws that many items; 0 = all)."""
+        n = min(epoch_items, len(train_set)) if epoch_items else len(train_set)
+        batches = BatchSampler(RandomSampler(train_set, num_samples=n, generator=generator), batch_size,
+                               drop_last=n > batch_size)
         return DataLoader(train_set, batch_sampler=RankSlice(batches, self.rank, self.world),
                           collate_fn=collate, generator=generator)
 

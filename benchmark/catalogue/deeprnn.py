@@ -71,8 +71,6 @@ POLYGON_SCALES = {
 # NOTES.md: polygon sequences of 58 vertices in 8 clips of 10 (overlap rate 0.25); deeprnn 4.2: lambda 0.8,
 # for the 10- and 15-layer models.
 POLYGON_OVERLAP = dict(depths=(10, 15), scheme_kw=dict(clip_len=10, overlap_rate=0.25, lam=0.8))
-# deeprnn 4.2: TD rate 1.0, 0.8 after the first epoch, 0.5 after another one (of 20: at 5% and 10%).
-POLYGON_TD = ((0, 1.0), (1, 0.8), (2, 0.5))
 CELL_ROW = {"convlstm": "Polyg-LSTM", "cbm": "Polyg-CBM"}
 # the BN factor (issue 15; no paper reports it): the deepest ConvLSTM and CBM again with BatchNorm in the cell
 BN_ABLATION_DEPTH = 15

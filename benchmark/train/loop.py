@@ -102,7 +102,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     loader = train_loader(cfg, train_set, collate, loader_gen)
     net = model  # what the training step calls (the DDP wrapper in a distributed run)
     if dist is not None:
-        net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen)
+        net, loader = dist.wrap(model), dist.loader(train_set, cfg.batch_size, collate, loader_gen,
+                                                               cfg.epoch_items)
     elif cfg.compile:
         net = torch.compile(model)
 

@@ -47,13 +47,14 @@ def set_lr(optimizer, lr: float) -> None:
 
 def final_metrics(history: list[dict], last: int) -> dict:
     """The final row of a run: the last epoch's, with every numeric metric averaged over the last ``last``
-    epochs (``RunConfig.average_last``; the epoch number and timings stay the last epoch's)."""
+    epochs (``RunConfig.average_last``; the epoch number, timings and the settings in force, TD rate and lr,
+    stay the last epoch's)."""
     final = dict(history[-1])
     rows = history[-last:]
     if last <= 1 or len(rows) < 2:
         return final
     for key, value in final.items():
-        if key in ("epoch", "seconds") or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if key in ("epoch", "seconds", "td_rate", "lr") or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         vals = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
         if len(vals) == len(rows):
