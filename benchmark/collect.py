@@ -16,7 +16,7 @@ import pandas as pd
 
 from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, fail, resolve_grid
 from .launch import slurm_queue
-from .results import run_dir
+from .rundir import run_dir
 from .status import run_state
 
 

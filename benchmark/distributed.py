@@ -46,8 +46,8 @@ class RankSlice(Sampler):
 
 
 def loss_weight(task, batch) -> int:
-    """Number of elements the task's loss averages over (task.loss_weight if defined)."""
-    if hasattr(task, "loss_weight"):
+    """Number of elements the task's loss averages over (its declared ``loss_weight`` hook if any)."""
+    if task.loss_weight is not None:
         return int(task.loss_weight(batch))
     if isinstance(batch, dict) and "target" in batch:  # token-level cross-entropy, -100 = ignored
         return int((batch["target"] != -100).sum())
@@ -85,8 +85,10 @@ class Dist:
         return DataLoader(train_set, batch_sampler=RankSlice(batches, self.rank, self.world),
                           collate_fn=collate, generator=generator)
 
-    def scale_loss(self, loss: torch.Tensor, weight: int) -> tuple[torch.Tensor, float]:
-        """(loss to back-propagate, global mean loss for the log): see the module docstring."""
+    def scale_loss(self, loss: torch.Tensor, task, batch) -> tuple[torch.Tensor, float]:
+        """(loss to back-propagate, global mean loss for the log): see the module docstring. ``batch`` of
+        ``task`` weighs ``loss_weight(task, batch)`` elements."""
+        weight = loss_weight(task, batch)
         w = torch.tensor([float(weight), float(loss.detach()) * weight], dtype=torch.float64)
         tdist.all_reduce(w)
         total_w, total = float(w[0]), float(w[1])

@@ -12,6 +12,18 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 
+def save_figure(fig, out, dpi: int = 120, rect: tuple | None = None, tight: bool = True) -> Path:
+    """Lay ``fig`` out (``rect``: the part of the figure the axes may fill), write it to ``out`` (its folder
+    made), close it; returns the path."""
+    out = Path(out)
+    if tight:
+        fig.tight_layout(**({"rect": rect} if rect is not None else {}))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
 def training_curves(curves: pd.DataFrame, hue: str, out: Path, title: str, metric: str = "test_iou",
                     metric_label: str = "test IoU (%)", hue_label: str | None = None) -> Path:
     """Train loss (dashed, left axis) and the test metric (solid, right axis) per epoch, one colour per
@@ -39,9 +51,5 @@ def training_curves(curves: pd.DataFrame, hue: str, out: Path, title: str, metri
     h2, l2 = ax2.get_legend_handles_labels()
     if h1:  # below the axes, so it never hides a curve
         fig.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower center", ncol=2, frameon=False)
-        fig.tight_layout(rect=(0, 0.01 + 0.035 * ((len(h1) + len(h2) + 1) // 2), 1, 1))
-    else:
-        fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+        return save_figure(fig, out, rect=(0, 0.01 + 0.035 * ((len(h1) + len(h2) + 1) // 2), 1, 1))
+    return save_figure(fig, out)

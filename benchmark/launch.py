@@ -41,9 +41,8 @@ from tqdm.auto import tqdm
 
 from .config import RunConfig
 from .heal import ATTEMPTS_FILE, log_unlogged, move_aside, read_attempts, record  # noqa: F401 (re-exported)
-from .results import FAILED_FILE, result_problem, run_dir, run_status, write_config
-from .train.checkpoint import atomic_write_json
-from .train.loop import RESULT_FILE, read_metrics
+from .rundir import (FAILED_FILE, RESULT_FILE, atomic_write_json, read_metrics, result_problem, run_dir, run_status,
+                     write_config)
 
 CLUSTERS = ("local", "debug", "slurm")
 SLURM_DIR = Path(__file__).resolve().parents[1] / "slurm"
@@ -292,7 +291,7 @@ class RunJob:
 
     def _train_pack(self, items: list[tuple[dict, str]], env: dict) -> None:
         """The seeds trained as one batched model; on any problem they are left to the seed-by-seed loop."""
-        from .train.loop import CHECKPOINT_FILE
+        from .rundir import CHECKPOINT_FILE
         from .train.seed_batch import train_seeds_batched
 
         paths = [Path(p) for _, p in items]
@@ -349,7 +348,7 @@ def seed_units(todo: list[RunConfig], runs_root: Path, seed_batching: str = "aut
         raise ValueError(f"seed_batching={seed_batching!r}: use one of {SEED_BATCHING}")
     if seed_batching == "off":
         return [[c] for c in todo]
-    from .train.loop import CHECKPOINT_FILE
+    from .rundir import CHECKPOINT_FILE
     from .train.seed_batch import batch_problem, pack_rule, seed_packs
 
     units = []

@@ -302,9 +302,7 @@ def _write_csv(rows, path: Path):
 
 
 def plot_step_time(rows, path: Path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figures import plt, save_figure
     cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
     depths = sorted({r["depth"] for r in rows})
     fig, axes = plt.subplots(len(cells), len(depths), figsize=(3.6 * len(depths), 2.8 * len(cells)),
@@ -328,16 +326,11 @@ def plot_step_time(rows, path: Path):
     r0 = rows[0]
     fig.suptitle(f"train step (fwd + bwd), batch {r0['batch']}, {r0['size']}x{r0['size']}, width {r0['width']}"
                  f"\n{r0['machine']}", fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_memory(rows, path: Path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .figures import plt, save_figure
     fig, ax = plt.subplots(figsize=(5, 3.5))
     labels = dict(bptt="full BPTT", oct_loss="OCT, summed loss (one backward)", oct="OCT, backward per clip (training loop)")
     for s, style in zip(SCHEMES, ("o-", "s--", "^-")):
@@ -349,10 +342,7 @@ def plot_memory(rows, path: Path):
     ax.set_title(f"{r0['depth']}-layer {r0['cell']}, width {r0['width']}, {r0['size']}x{r0['size']}, batch "
                  f"{r0['batch']}, clips of {r0['clip_len']}", fontsize=8)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 SUBCOMMANDS = {"mfu": "benchmark.perf_mfu", "seeds": "benchmark.perf_seeds", "compile": "benchmark.perf_compile"}

@@ -46,11 +46,11 @@ def measure(model_name: str, precision: str, steps: int, log=print) -> dict:
     from .catalogue import resolve
     from .perf import machine
     from .train.checkpoint import seed_everything
-    from .train.loop import task_module
+    from .train.task import get_task
     from torch.utils.data import DataLoader
 
     cfg = [c for c in resolve("deeprnn.table6").runs("cpu", 1, None, precision) if c.model == model_name][0]
-    task = task_module(cfg.task)
+    task = get_task(cfg.task)
     seed_everything(0)
     model, train_set, _, collate = task.build(cfg)
     model.train()

@@ -53,7 +53,6 @@ import argparse
 import copy
 import csv
 import dataclasses
-import inspect
 import shutil
 import statistics
 import tempfile
@@ -333,19 +332,15 @@ def build_job(cfg, name: str | None = None) -> Job:
 
     from .config import td_rate_at
     from .train.checkpoint import seed_everything
-    from .train.loop import task_module
+    from .train.task import get_task
 
-    task = task_module(cfg.task)
+    task = get_task(cfg.task)
     seed_everything(cfg.seed)
-    kw, tmp = {}, None
-    if "run_dir" in inspect.signature(task.build).parameters:  # (a pre-training run would be looked up there)
-        tmp = tempfile.mkdtemp(prefix="mfu_")
-        kw["run_dir"] = Path(tmp) / "runs" / "run"
+    tmp = tempfile.mkdtemp(prefix="mfu_")  # a fine-tuning build would look up its pre-training run there
     try:
-        model, train_set, _, collate = task.build(cfg, **kw)
+        model, train_set, _, collate = task.build(cfg, Path(tmp) / "runs" / "run")
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     batch = (collate or default_collate)([train_set[i] for i in range(cfg.batch_size)])
     set_td_rate(model, td_rate_at(cfg.td_schedule, 0))
     if cfg.stsgd_schedule:
@@ -355,7 +350,7 @@ def build_job(cfg, name: str | None = None) -> Job:
 
     def forward_backward(precision: str) -> None:
         c = _cfg_for(cfg, precision)
-        if hasattr(task, "loss_backward"):
+        if task.loss_backward is not None:
             with autocast(precision):
                 task.loss_backward(model, batch, c)
         else:

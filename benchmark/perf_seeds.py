@@ -49,10 +49,10 @@ def _lone_steps(cfg, steps: int) -> float:
     """Seconds of ``steps`` training steps of one seed built as ``run_training`` builds it."""
     from .precision import autocast
     from .train.checkpoint import seed_everything
-    from .train.loop import task_module
+    from .train.task import get_task
     from torch.utils.data import DataLoader
 
-    task = task_module(cfg.task)
+    task = get_task(cfg.task)
     seed_everything(cfg.seed)
     model, train_set, _, collate = task.build(cfg)
     model.train()

@@ -31,7 +31,7 @@ def sweeps_block(out_dir: Path) -> str:
 
 def rewrite_readme(out_dir: Path, readme: Path) -> bool:
     """Replace the README's sweeps block (when it has the markers); True when it did."""
-    from .train.checkpoint import atomic_write_text
+    from .rundir import atomic_write_text
 
     text = Path(readme).read_text()
     if SWEEPS_BEGIN not in text or SWEEPS_END not in text:

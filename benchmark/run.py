@@ -2,6 +2,7 @@
                           [--data-root PATH] [--runs-dir DIR] [--out-dir DIR] [--no-wait]
                           [--profile NAME|PATH] [--dry-run]
 python -m benchmark.run list
+python -m benchmark.run where ID                           (the file and line that declare ID, and its code)
 python -m benchmark.run all | PAPER.all [--scale ...]      (every experiment, or every one of a paper)
 
 Runs the grid of a catalogue experiment (skipping every run that already finished), then writes its
@@ -15,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from .catalogue import UnknownExperiment, list_ids, resolve
+from .catalogue import UnknownExperiment, list_ids, resolve, where
 from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, check_data_root, fail
 from .launch import CLUSTERS, SEED_BATCHING, launch, load_profile, plan, slurm_problem
-from .results import run_dir
+from .rundir import run_dir
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +45,48 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def where_lines(name: str) -> list[str]:
+    """Where experiment ``name`` is declared (its paper's file, the line naming its id) and the functions that
+    build its grid and its outputs, as ``path:line`` (relative to the working directory when inside it)."""
+    import inspect
+
+    def show(path, line: int) -> str:
+        path = Path(path).resolve()
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
+        return f"{path}:{line}"
+
+    exp = resolve(name)
+    out = [f"{exp.id:<24} {show(*where(name))}  (declared)"]
+    for part, fn in (("runs", exp.make_runs), ("outputs", exp.make_outputs)):
+        fn = inspect.unwrap(fn)
+        if fn.__name__ == "<lambda>" or fn.__code__.co_filename == where(name)[0].as_posix():
+            continue  # declared inline: the declaration is the code
+        out.append(f"{'  ' + part:<24} {show(fn.__code__.co_filename, fn.__code__.co_firstlineno)}  ({fn.__name__})")
+    try:  # the trainers of its runs (the smoke grid names the same tasks as every scale)
+        tasks = sorted({c.task for c in exp.runs("smoke", 1)})
+    except Exception:  # a grid that cannot be built here names no trainer
+        tasks = []
+    import benchmark.train
+
+    for task in tasks:
+        out.append(f"{'  trains with':<24} {show(Path(benchmark.train.__file__).parent / f'{task}.py', 1)}  "
+                   f"(task {task!r})")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["where"]:
+        if len(argv) != 2:
+            return fail("usage: python -m benchmark.run where ID (an id of `python -m benchmark.run list`)")
+        try:
+            print("\n".join(where_lines(argv[1])))
+        except UnknownExperiment as e:
+            return fail(str(e))
+        return 0
     args = parser().parse_args(argv)
     if args.experiment == "list":
         for i in list_ids():
@@ -208,8 +250,7 @@ def record_outputs(out_dir: Path, exp, scale: str, files, runs_root: Path, cfgs,
     import os
     from datetime import datetime, timezone
 
-    from .results import read_json, run_status
-    from .train.checkpoint import atomic_write_json
+    from .rundir import atomic_write_json, read_json, run_status
 
     path = Path(out_dir) / "tables" / MANIFEST
     manifest = read_json(path)

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, fail, resolve_grid
 from .launch import in_flight, read_attempts, slurm_queue
-from .results import FAILED_FILE, read_json, read_result, result_problem, run_dir, run_status
-from .train.loop import read_metrics
+from .rundir import FAILED_FILE, read_json, read_metrics, read_result, result_problem, run_dir, run_status
 
 
 def run_state(path: Path, queue: dict | None = None) -> dict:

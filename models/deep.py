@@ -46,8 +46,8 @@ import torch
 import torch.nn as nn
 
 from .cells import CELLS
-from .cells.cbm import _ACT, CBMCell
-from .cells.scs import _MISSING, _STREAMS_ATTR, SCSCell, SCSState, _norm
+from .cells.cbm import ACTIVATIONS, CBMCell
+from .cells.scs import STREAMS_ABSENT, STREAMS_ATTR, SCSCell, SCSState, head_on_streams, stream_norm
 from .stacks import RecurrentStack
 
 # R activation per net family (NOTES.md "CBM as released"): tanh for backbone (and polygon) nets,
@@ -95,7 +95,7 @@ class StridedCBMCell(CBMCell):
         c = self.t_bn(self.t_conv(torch.cat([self.temporal_dropout(x), state], dim=1)))
         c = torch.sigmoid(c) if self.merge == "product" else torch.relu(c)
         g = self.gate_pool(c)
-        r = _ACT[self.r_act](self.r_bn(self.r_conv(x))) if self.representation else torch.ones_like(g)
+        r = ACTIVATIONS[self.r_act](self.r_bn(self.r_conv(x))) if self.representation else torch.ones_like(g)
         return (r * g if self.merge == "product" else r + g), c
 
 
@@ -114,7 +114,7 @@ class StridedSCSCell(SCSCell):
         from .cells.vrnn import check_input
 
         check_input(self, x, spatial=True)
-        act = _ACT[self.r_act]
+        act = ACTIVATIONS[self.r_act]
         block_t, block_r = self.stsgd_draw()
         x_t = x.detach() if block_t else x
         x_r = x.detach() if block_r else x
@@ -122,22 +122,22 @@ class StridedSCSCell(SCSCell):
         g = torch.sigmoid(self.t_bn(self.t_conv(torch.cat([x_t, state.gate], dim=1))))  # eq. 5, input size
         u = act(s) * self.gate_pool(g)                                                   # eq. 6
         if not self.sub_goals:
-            setattr(u, _STREAMS_ATTR, None)
+            setattr(u, STREAMS_ATTR, None)
             return u, SCSState(g, None)
-        streams = getattr(x, _STREAMS_ATTR, _MISSING)
-        if streams is _MISSING:
+        streams = getattr(x, STREAMS_ATTR, STREAMS_ABSENT)
+        if streams is STREAMS_ABSENT:
             xs_in = xt_in = x
         elif streams is None:
             xs_in = xt_in = x.detach()
         else:
             xs_in, xt_in = streams
-        spatial = act(_norm(self.r_bn, self.r_conv(xs_in)))                              # eq. 9
+        spatial = act(stream_norm(self.r_bn, self.r_conv(xs_in)))                        # eq. 9
         gate_tmp = state.gate_temporal
         if gate_tmp is None:
             gate_tmp = torch.full_like(g, 0.5 if self.gate_init == "paper" else 0.0)
-        c2 = _norm(self.t_bn, self.t_conv(torch.cat([xt_in, gate_tmp], dim=1)))        # eq. 5, own state
+        c2 = stream_norm(self.t_bn, self.t_conv(torch.cat([xt_in, gate_tmp], dim=1)))  # eq. 5, own state
         temporal = torch.relu(self.gate_pool(c2))                                        # eq. 11, at R's size
-        setattr(u, _STREAMS_ATTR, (spatial, temporal))
+        setattr(u, STREAMS_ATTR, (spatial, temporal))
         return u, SCSState(g, torch.sigmoid(c2), spatial, temporal)
 
 
@@ -160,12 +160,12 @@ def make_cell(cell: str, in_channels: int, hidden: int, stride: int = 1, r_kerne
 def _streams(t: torch.Tensor):
     """(spatial, temporal) of a tensor; a tensor never produced by an SCS cell starts both; None when
     the SCS layer below had no sub-goals."""
-    s = getattr(t, _STREAMS_ATTR, _MISSING)
-    return (t, t) if s is _MISSING else s
+    s = getattr(t, STREAMS_ATTR, STREAMS_ABSENT)
+    return (t, t) if s is STREAMS_ABSENT else s
 
 
 def _has_streams(*ts) -> bool:
-    return any(getattr(t, _STREAMS_ATTR, _MISSING) is not _MISSING for t in ts)
+    return any(getattr(t, STREAMS_ATTR, STREAMS_ABSENT) is not STREAMS_ABSENT for t in ts)
 
 
 def _stream_apply(module: nn.Module, t: torch.Tensor) -> torch.Tensor:
@@ -178,7 +178,7 @@ def _stream_apply(module: nn.Module, t: torch.Tensor) -> torch.Tensor:
             t = _stream_apply(m, t)
         return t
     if isinstance(module, nn.BatchNorm2d):
-        return _norm(module, t)
+        return stream_norm(module, t)
     return module.forward(t)  # .forward: the module's hooks see the main stream only
 
 
@@ -186,7 +186,7 @@ def apply_with_streams(module: nn.Module, t: torch.Tensor) -> torch.Tensor:
     out = module(t)
     if _has_streams(t):
         s = _streams(t)
-        setattr(out, _STREAMS_ATTR, None if s is None else tuple(_stream_apply(module, x) for x in s))
+        setattr(out, STREAMS_ATTR, None if s is None else tuple(_stream_apply(module, x) for x in s))
     return out
 
 
@@ -194,7 +194,7 @@ def add_with_streams(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     out = a + b
     if _has_streams(a, b):
         sa, sb = _streams(a), _streams(b)
-        setattr(out, _STREAMS_ATTR, None if sa is None or sb is None else (sa[0] + sb[0], sa[1] + sb[1]))
+        setattr(out, STREAMS_ATTR, None if sa is None or sb is None else (sa[0] + sb[0], sa[1] + sb[1]))
     return out
 
 
@@ -258,6 +258,23 @@ class DeepRecurrentNet(RecurrentStack):
             if key in self.posts:
                 h = apply_with_streams(self.posts[key], h)
         return h, new_states
+
+
+def unroll_with_head(rnn: DeepRecurrentNet, head, xs: torch.Tensor, states: list | None = None,
+                     return_streams: bool = False):
+    """``rnn.step`` over the steps of ``xs`` (B, T, ...) with ``head`` on every top output, as the task nets
+    read a deep net step by step: (outputs, spatial, temporal, final states), the first three lists over
+    steps. ``return_streams``: ``spatial`` / ``temporal`` hold ``head_on_streams`` of every top output (the
+    head on the top spatial stream, T^1; the top temporal-stream maps, for T^2); else they stay empty."""
+    outs, spatial, temporal = [], [], []
+    for t in range(xs.shape[1]):
+        h, states = rnn.step(xs[:, t], states)
+        outs.append(head(h))
+        if return_streams:
+            s, tmp = head_on_streams(h, head)
+            spatial.append(s)
+            temporal.append(tmp)
+    return outs, spatial, temporal, states
 
 
 def _check_cell(cell: str, allowed) -> None:
@@ -375,5 +392,5 @@ class MLPHead(nn.Module):
 
 __all__ = ["DeepRecurrentNet", "StridedCBMCell", "StridedSCSCell", "make_cell", "backbone15", "standalone17",
            "standalone17_widths", "skip_stack", "cbm_parameter_count", "FrameAverage", "MLPHead",
-           "conv_bn_relu", "apply_with_streams", "add_with_streams", "BACKBONE_CELL_DEFAULTS",
-           "STANDALONE_CELL_DEFAULTS"]
+           "conv_bn_relu", "apply_with_streams", "add_with_streams", "unroll_with_head",
+           "BACKBONE_CELL_DEFAULTS", "STANDALONE_CELL_DEFAULTS"]

@@ -29,6 +29,18 @@ def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | No
     return wrap(fn) if fn is not None else wrap
 
 
+def register_variant(name: str, builder: Callable[..., nn.Module], doc: str, **fixed) -> None:
+    """Register ``name`` as ``builder`` with the keyword arguments ``fixed`` set (a caller's own keywords
+    win): one registered name per variant of a general builder, with ``doc`` as its docstring."""
+
+    def factory(**kw):
+        return builder(**{**fixed, **kw})
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = doc
+    register_model(factory, name=name)
+
+
 def list_models(pattern: str = "*") -> list[str]:
     """Sorted names of the registered models matching a shell-style pattern."""
     _import_all()

@@ -5,8 +5,9 @@ authors' code does): ``step`` advances all layers by one time step (needed where
 depends on the last prediction, as in Polygon-RNN decoding); ``forward`` runs a whole sequence.
 
 ``forward(xs, states, execution=...)``: ``"time"`` (default, ``self.execution``) is the time-major
-reference; ``"layer"`` runs ``models.layer_major.run_layer_major`` (same numbers, batched non-recurrent
-convolutions; plain stacks of ConvLSTM / CBM / SCS cells only, anything else raises NotImplementedError).
+reference; ``"layer"`` runs ``models.layer_major.run_layer_major``, which chains the cells' own
+``forward_sequence`` (same numbers, batched non-recurrent convolutions; plain stacks of ConvLSTM / CBM / SCS
+cells only, anything else raises NotImplementedError).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from .cells import CELLS
+from .layer_major import run_layer_major
 
 
 class RecurrentStack(nn.Module):
@@ -47,12 +49,15 @@ class RecurrentStack(nn.Module):
             new_states.append(s)
         return h, new_states
 
+    # Layer-major execution (models.layer_major) reproduces exactly this ``step``; a subclass that overrides
+    # it (shortcuts / pooling between cells, models.deep) cannot run layer-major.
+    layer_major_step = step
+
     def forward(self, xs: torch.Tensor, states: list | None = None, execution: str | None = None):
         """xs: (B, T, C, H, W) -> top outputs (B, T, C_top, H, W) and the final states.
         ``execution``: None (``self.execution``), "time" or "layer" (see the module docstring)."""
         execution = self.execution if execution is None else execution
         if execution == "layer":
-            from .layer_major import run_layer_major
             return run_layer_major(self, xs, states)
         if execution != "time":
             raise ValueError(f"execution must be 'time' or 'layer', got {execution!r}")

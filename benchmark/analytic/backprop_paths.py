@@ -424,10 +424,7 @@ def enumerate_paths_bruteforce(depth: int, length: int, *, scheme: str = "td", r
 # plots
 # --------------------------------------------------------------------------------------------------
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from ..figures import plt
 
     return plt
 
@@ -459,12 +456,9 @@ def plot_cbm_paths(df: pd.DataFrame, path) -> Path:
     size_txt = "; ".join(f"{d} layers x {n} steps" for d, n in sizes)
     ax.set_title(f"deeprnn (CBM) Fig. 2 bottom: paths from x_1 to top outputs\n{size_txt}", fontsize=10)
     ax.legend()
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from ..figures import save_figure
+
+    return save_figure(fig, path)
 
 
 def plot_scs_chains(df: pd.DataFrame, path) -> Path:
@@ -489,9 +483,6 @@ def plot_scs_chains(df: pd.DataFrame, path) -> Path:
             ax.set_ylabel("expected number of chains")
     rules = ", ".join(sorted(set(df["rule"])))
     fig.suptitle(f"SCS Fig. 3: expected numbers of back-propagation chains under STSGD ({rules} rule)")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    from ..figures import save_figure
+
+    return save_figure(fig, path, dpi=110)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -67,6 +68,25 @@ class Experiment:
         return files + evaluate_experiment(self.id, runs_root, cfgs, Path(out_dir), scale)
 
 
+def scaled(base: dict, scale: str, **overrides) -> dict:
+    """The settings of ``scale`` in ``base`` (scale -> settings; a scale given as another scale's name, e.g.
+    ``"paper": "cpu"``, inherits that one), as a deep copy (no caller can change another's), with
+    ``overrides`` applied: a dict overriding a dict updates it, anything else replaces the value."""
+    import copy
+
+    seen = [scale]
+    while isinstance(base.get(seen[-1]), str):
+        if base[seen[-1]] in seen:
+            raise ValueError(f"scales inherit in a circle: {' -> '.join(seen + [base[seen[-1]]])}")
+        seen.append(base[seen[-1]])
+    if seen[-1] not in base:
+        raise ValueError(f"unknown scale {scale!r}; this experiment has {', '.join(base)}")
+    out = copy.deepcopy(base[seen[-1]])
+    for key, value in overrides.items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 def exact_figure(id: str, title: str, table_fn: Callable, plot_fn: Callable, csv_name: str) -> Experiment:
     """An analytic experiment: no runs, no data; ``table_fn()`` gives the exact numbers (saved as
     ``tables/<paper>/<csv_name>.csv``) and ``plot_fn(df, path)`` draws ``figures/<paper>/<fig>.png``."""
@@ -85,14 +105,27 @@ def exact_figure(id: str, title: str, table_fn: Callable, plot_fn: Callable, csv
 _EXPERIMENTS: dict[str, Experiment] = {}
 
 
+_DECLARED_IN: dict[str, str] = {}
+
+
 def register(exp: Experiment) -> Experiment:
     _EXPERIMENTS[exp.id] = exp
+    _DECLARED_IN[exp.id] = sys._getframe(1).f_code.co_filename  # the paper's file that declares it
     return exp
 
 
-# modules that register experiments (each paper's file, and one per task shared across papers)
-CATALOGUE_MODULES = ("deeprnn", "prernn", "scs", "action", "subgoal", "prediction", "landmarks", "gestures", "driving",
-                     "overview")
+def where(name: str) -> tuple[Path, int]:
+    """The file and line that declare experiment ``name`` (the line that names its id)."""
+    exp = resolve(name)
+    path = Path(_DECLARED_IN[exp.id])
+    lines = path.read_text().splitlines()
+    line = next((i for i, text in enumerate(lines, 1) if f'"{exp.id}"' in text), 1)
+    return path, line
+
+
+# the modules that declare experiments: one per paper, every id of that paper in it (what the experiments
+# are built from lives in ``catalogue/tasks/``)
+CATALOGUE_MODULES = ("deeprnn", "prernn", "scs")
 
 
 def _load() -> None:

@@ -1,57 +1,73 @@
-"""prernn: "Making Convolutional Networks Recurrent for Visual Sequence Learning" (PreRNN, PreRNN-SIH)."""
+"""prernn: "Making Convolutional Networks Recurrent for Visual Sequence Learning" (PreRNN, PreRNN-SIH):
+every table and figure of the paper, declared here. What they are built from lives in
+``catalogue/tasks/<task>.py`` (grids of run configs, tables, figures)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-import torch
-
-from models import create_model
-from models.prernn import new_recurrent_parameters
-
-from ..reference import load_reference
-from ..tables import comparison, write_table
 from . import Experiment, register
+from .tasks.action import (prernn_table7_outputs, prernn_table7_runs, table5_outputs, table5_runs,
+                           two_stream_claim_arms, two_stream_claim_values)
+from .tasks.gestures import (curve_claim_arms, curve_claim_values, fig4_outputs, fig4_runs, table4_outputs,
+                             table4_runs, table6_outputs, table6_runs)
+from .tasks.landmarks import (fig2_outputs, fig2_runs, fig3_outputs, saturation_claim_arms, saturation_claim_values,
+                              table2_outputs, table2_runs)
+from .tasks.layouts import table3_outputs
 
-# Table 3 columns: (backbone, recurrent layers) -> the registered name's suffix
-TABLE3_COLUMNS = {"VGG16 / fc6": ("vgg16", "_fc6"), "VGG16 / fc7": ("vgg16", "_fc7"), "VGG16 / fc6/7": ("vgg16", "_fc67"),
-                  "C3D / fc6": ("c3d", "_fc6"), "C3D / fc7": ("c3d", "_fc7"), "C3D / fc6/7": ("c3d", "_fc67"),
-                  "ResNet50": ("resnet50", "")}
+# ------------------------------------------------------------------------- face alignment
+register(Experiment(
+    id="prernn.table2",
+    title="Face alignment on 300VW (VGG16): traditional 1/2-layer RNNs vs PreRNN fc6/fc7/fc6-7 vs PreRNN-SIH, "
+          "VRNN/LSTM/GRU (AUC)",
+    make_runs=lambda scale, seeds, root: table2_runs(scale, seeds, root),
+    make_outputs=table2_outputs,
+))
+register(Experiment(
+    id="prernn.fig2",
+    title="Gate saturation (LSTM) and activation histograms (GRU), layers 1 and 2, Tra vs Pre (Table 2 models)",
+    make_runs=fig2_runs,
+    make_outputs=fig2_outputs,
+    claim_values=saturation_claim_values, claim_arms=saturation_claim_arms,
+))
+register(Experiment(
+    id="prernn.fig3",
+    title="Cumulative error distribution curves of the Table 2 face-alignment models (300VW)",
+    make_runs=lambda scale, seeds, root: table2_runs(scale, seeds, root),
+    make_outputs=fig3_outputs,
+))
 
-
-def _new_params(name: str) -> int:
-    """Newly introduced recurrent parameters of a true-size model, built on the meta device."""
-    with torch.device("meta"):
-        return new_recurrent_parameters(create_model(name, num_classes=10))
-
-
-def table3_cells() -> pd.DataFrame:
-    rows = []
-    for kind in ("lstm", "gru"):
-        for col, (arch, suffix) in TABLE3_COLUMNS.items():
-            ratio = _new_params(f"prernn_sih_{arch}_{kind}{suffix}") / _new_params(f"prernn_{arch}_{kind}{suffix}")
-            rows.append({"row": kind.upper(), "column": col, "reproduced": round(ratio, 2), "n_seeds": 0,
-                         "dataset": "none (counted from the built true-size modules)"})
-    return pd.DataFrame(rows)
-
-
-def table3_outputs(runs_root: Path, cfgs: list, out_dir: Path, scale: str) -> list[Path]:
-    tidy = comparison(load_reference("prernn", "table3"), table3_cells(), scale)
-    return write_table(tidy, out_dir / "tables" / "prernn", "table3",
-                       "prernn Table 3: new recurrent parameters of PreRNN-SIH relative to PreRNN (exact)")
-
-
+# ------------------------------------------------------------------------- exact (no data)
 register(Experiment(id="prernn.table3", title="Recurrent parameters of PreRNN-SIH relative to PreRNN (exact, no data)",
                     make_runs=lambda scale, seeds, root: [], make_outputs=table3_outputs))
 
+# ------------------------------------------------------------------------- hand gestures
+register(Experiment(
+    id="prernn.table4",
+    title="Hand gestures on NVGesture (C3D + CTC): traditional 1/2-layer RNNs vs PreRNN fc6/fc7/fc6-7 vs "
+          "PreRNN-SIH, VRNN/LSTM/GRU (accuracy)",
+    make_runs=lambda scale, seeds, root: table4_runs(scale, seeds, root),
+    make_outputs=table4_outputs,
+))
+register(Experiment(
+    id="prernn.fig4",
+    title="Training curves (loss, accuracy per epoch) of traditional vs PreRNN vs PreRNN-SIH, VRNN and LSTM "
+          "(the Table 4 runs)",
+    make_runs=fig4_runs,
+    make_outputs=fig4_outputs,
+    claim_values=curve_claim_values, claim_arms=curve_claim_arms,
+))
+register(Experiment(
+    id="prernn.table6",
+    title="NVGesture: the best PreRNN model (colour, depth, colour + depth) beside published methods",
+    make_runs=table6_runs,
+    make_outputs=table6_outputs,
+))
 
-# ---------------------------------------------------------------- the layout Tables 2 and 4 share
-KINDS = {"VRNN": "vrnn", "LSTM": "lstm", "GRU": "gru"}
-# column -> (family, registered-name suffix)
-COLUMNS = {
-    "Traditional / 1 layer": ("tra", "1"), "Traditional / 2 layers": ("tra", "2"),
-    "PreRNN / fc6": ("prernn", "fc6"), "PreRNN / fc7": ("prernn", "fc7"), "PreRNN / fc6/7": ("prernn", "fc67"),
-    "PreRNN-SIH / fc6": ("prernn_sih", "fc6"), "PreRNN-SIH / fc7": ("prernn_sih", "fc7"),
-    "PreRNN-SIH / fc6/7": ("prernn_sih", "fc67"),
-}
-FAMILY_PREFIX = {"tra": "Tra", "prernn": "Pre", "prernn_sih": "PreSIH"}
+# ------------------------------------------------------------------------- action recognition
+register(Experiment(id="prernn.table5",
+                    title="UCF-101: traditional vs PreRNN vs PreRNN-SIH (VRNN / LSTM / GRU on ResNet50), colour, "
+                          "flow and two-stream",
+                    make_runs=table5_runs, make_outputs=table5_outputs,
+                    claim_values=two_stream_claim_values, claim_arms=two_stream_claim_arms))
+register(Experiment(id="prernn.table7",
+                    title="UCF-101, three splits: the best PreRNN model (two-stream PreRNN-GRU) vs published "
+                          "methods (reference only)",
+                    make_runs=prernn_table7_runs, make_outputs=prernn_table7_outputs))

@@ -23,7 +23,7 @@ def row(name: str) -> dict:
 
 def first10(name: str) -> dict:
     """A Table 4 run's mean over the first 10 predicted steps (psnr_mean_T1_T10, ssim_mean_T1_T10: the mean of
-    its final psnr_T1..psnr_T10, a row deeprnn.table4 derives, catalogue/prediction.py table4_claim_values)."""
+    its final psnr_T1..psnr_T10, a row deeprnn.table4 derives, catalogue/tasks/prediction.py table4_claim_values)."""
     return {**row(name), DERIVED: "T1-T10 mean"}
 
 

@@ -35,13 +35,13 @@ def cell(row: str, column: str) -> dict:
 
 def gates(row: str, column: str) -> dict:
     """A Fig. 2 run's gate saturation on the test set (layer<k>_saturated, layer1_minus_layer2_saturated), a
-    row prernn.fig2 derives from the run's checkpoint (catalogue/landmarks.py saturation_claim_values)."""
+    row prernn.fig2 derives from the run's checkpoint (catalogue/tasks/landmarks.py saturation_claim_values)."""
     return {**cell(row, column), DERIVED: "gate saturation"}
 
 
 def loss_curve(row: str, column: str) -> dict:
     """A Fig. 4 run's training loss averaged over its epochs (train_loss_mean_over_epochs), a row prernn.fig4
-    derives from the run's metrics.jsonl (catalogue/gestures.py curve_claim_values)."""
+    derives from the run's metrics.jsonl (catalogue/tasks/gestures.py curve_claim_values)."""
     return {**cell(row, column), DERIVED: "loss curve"}
 
 
@@ -52,7 +52,7 @@ def stream(row: str, method: str, modality: str) -> dict:
 
 def two_stream(row: str, method: str) -> dict:
     """Table 5's two-stream accuracy of a (row, method) per seed: the colour and flow runs' averaged scores, a
-    row prernn.table5 derives (catalogue/action.py two_stream_claim_values)."""
+    row prernn.table5 derives (catalogue/tasks/action.py two_stream_claim_values)."""
     return {"row": row, "method": method, DERIVED: "two-stream"}
 
 

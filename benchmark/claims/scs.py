@@ -41,7 +41,7 @@ def variant(name: str) -> dict:
 
 def q_at(name: str, when: str) -> dict:
     """q of a scs.fig4 ASTSGD run at the start ("q start": epoch 1's astsgd_q_start) or the end ("q end": the
-    last epoch's astsgd_q) of training, read from its metrics.jsonl (derived rows: catalogue/subgoal.py
+    last epoch's astsgd_q) of training, read from its metrics.jsonl (derived rows: catalogue/tasks/subgoal.py
     q_claim_values)."""
     return {**variant(name), DERIVED: when}
 
@@ -155,7 +155,7 @@ CLAIMS = [
                           "… LTSC mechanism to split the sequence into 6 short clips and utilize ASTSGD to "
                           "decouple the temporal and spatial training process of the deep structure."),
           "LTSC setting (clips)", Exact("LTSC setting (clips)", "Outline Annotation / SCS"),
-          untestable={"all": "the outline task wires neither LTSC nor ASTSGD (catalogue/scs.py: it trains with "
+          untestable={"all": "the outline task wires neither LTSC nor ASTSGD (catalogue/tasks/polygon.py: it trains with "
                              "full BPTT and no sub-goal heads), so the cell has no reproduced value; the prose's 6 "
                              "clips also disagree with Table 8's 10 x 4"}),
     Claim("scs.t8.driving_scs_15_layers", "scs.table8",
@@ -330,7 +330,7 @@ CLAIMS = [
           src("Sec. 5.5", "In addition, due to the deep structure of SCS network, we adopt ASTSGD."),
           "test_acc", Better(variant("whole"), variant("w/o ASTSGD")),
           untestable={"all": "a training setting, not a result: every SCS action-recognition run uses ASTSGD "
-                             "(catalogue/subgoal.py action_run); Table 8's 'Training method' cell (STSGD, which "
+                             "(catalogue/tasks/subgoal.py action_run); Table 8's 'Training method' cell (STSGD, which "
                              "contradicts the prose) is text, not a cell of the tidy table; the result is "
                              "scs.t3.astsgd_helps"}),
 
@@ -452,7 +452,7 @@ CLAIMS = [
                           "decreases to 0 to synthesize the spatial and temporal training processes."),
           "test_csi", Better(nowcast("SCS p=0.5"), nowcast("SCS p=0.0")),
           untestable={"all": "a training setting, not a result: STSGD's p starts at its initial value and "
-                             "decays to 0 (catalogue/prediction.py stsgd_decay, shared by Tables 5 and 7); the "
+                             "decays to 0 (catalogue/tasks/prediction.py stsgd_decay, shared by Tables 5 and 7); the "
                              "results it serves are scs.t5.stsgd_p_* and scs.t7.stsgd_p_*"}),
     # P20
     Claim("scs.t7.reec_2018_crops", "scs.table7",

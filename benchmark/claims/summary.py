@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..train.checkpoint import atomic_write_text
+from ..rundir import atomic_write_text
 from . import PAPERS
 from . import verdict as V
 from .evaluate import SATURATED, load_claims

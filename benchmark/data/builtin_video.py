@@ -314,25 +314,15 @@ def decode_video_small(path: str, short_side: int) -> np.ndarray:
     """Every frame of ``path`` as uint8 RGB (T, h, w, 3), scaled (area averaging) so that the shorter side
     is ``short_side`` (never upscaled); decoded once per process with PyAV.  The pixels (and so the
     fingerprint) can differ between FFmpeg builds; the source name and crop/start arrays do not."""
-    from .video import CorruptVideo, _av
+    from .video import CorruptVideo, open_video
 
-    av = _av()
     frames = []
-    try:
-        with av.open(path, mode="r") as c:
-            if not c.streams.video:
-                raise CorruptVideo(path, "no video stream")
-            s = c.streams.video[0]
-            s.thread_type = "AUTO"
-            W, H = s.codec_context.width, s.codec_context.height
-            k = min(1.0, short_side / min(W, H))
-            w, h = max(1, int(round(W * k))), max(1, int(round(H * k)))
-            for f in c.decode(s):  # area averaging: good for downscaling and ~2x faster than the default
-                frames.append(f.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray())
-    except CorruptVideo:
-        raise
-    except (av.FFmpegError, OSError, ValueError, EOFError) as e:
-        raise CorruptVideo(path, f"{type(e).__name__}: {e}") from e
+    with open_video(path, threads=True, catch_index_error=False) as (c, s):
+        W, H = s.codec_context.width, s.codec_context.height
+        k = min(1.0, short_side / min(W, H))
+        w, h = max(1, int(round(W * k))), max(1, int(round(H * k)))
+        for f in c.decode(s):  # area averaging: good for downscaling and ~2x faster than the default
+            frames.append(f.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray())
     if not frames:
         raise CorruptVideo(path, "no decodable frame")
     out = np.stack(frames)

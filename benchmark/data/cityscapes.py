@@ -31,7 +31,9 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from .layout import name_first
 from .polygon import CITYSCAPES_CLASSES, PolygonDataset, quantise_polygon
+from .registry import register_dataset
 
 __all__ = ["CityscapesPolygons", "check_layout", "json_pattern", "image_pattern", "image_path_for"]
 
@@ -39,6 +41,9 @@ JSON_SUFFIX = "_gtFine_polygons.json"
 IMAGE_SUFFIX = "_leftImg8bit.png"
 EXTEND = 0.15
 LAZY_THRESHOLD = 2000  # more instances than this: crops are loaded on access
+GET = "https://www.cityscapes-dataset.com (free registration): gtFine_trainvaltest.zip + leftImg8bit_trainvaltest.zip"
+LAYOUT = ("ROOT/gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_polygons.json\n"
+          "ROOT/leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png   (splits: train, val)")
 
 
 def json_pattern(root, split: str) -> str:
@@ -110,11 +115,8 @@ def check_layout(root, split: str = "train") -> list[str]:
         ip = image_path_for(jp, root, split)
         if os.path.isdir(img_dir) and not os.path.isfile(ip):
             missing.append(ip)
-    for ip in missing[:20]:
-        problems.append(f"missing image {ip}")
-    if len(missing) > 20:
-        problems.append(f"... and {len(missing) - 20} more missing images")
-    return problems
+    return problems + name_first(missing, lambda ip: f"missing image {ip}", lambda n: f"... and {n} more missing images",
+                                 limit=20)
 
 
 def _crop_box(poly: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
@@ -238,16 +240,5 @@ def _counts(root) -> dict[str, int]:
             for split in ("train", "val") if os.path.isdir(os.path.join(str(root), "gtFine", split))}
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="cityscapes", title="Cityscapes (gtFine polygons)",
-        get="https://www.cityscapes-dataset.com (free registration): gtFine_trainvaltest.zip + leftImg8bit_trainvaltest.zip",
-        layout="ROOT/gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_polygons.json\n"
-               "ROOT/leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png   (splits: train, val)",
-        check=lambda root: check_layout(root, "train") or check_layout(root, "val"),
-        counts=_counts))
-
-
-_register()
+register_dataset("cityscapes", "Cityscapes (gtFine polygons)", GET, LAYOUT,
+                 check=lambda root: check_layout(root, "train") or check_layout(root, "val"), counts=_counts)

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .video import CorruptVideo, SkipCorrupt, find_hint
+from .layout import Report, find_hint
+from .registry import register_dataset
+from .video import CorruptVideo, SkipCorrupt
 
 __all__ = ["VALIDATION_NAMES", "align_to_frames", "drive_names", "check_layout", "CommaAI"]
 
@@ -54,12 +56,10 @@ def _h5py():
     return h5py
 
 
-def _where(root) -> str:
+def _report(root) -> Report:
     r = str(root)
-    return (f"  root: {r}\n"
-            f"  expected: {os.path.join(r, 'camera', '<name>.h5')} (X) and {os.path.join(r, 'log', '<name>.h5')} "
-            f"({', '.join(LOG_KEYS)})\n"
-            f"  get: {GET}")
+    return Report("comma.ai", r, f"{os.path.join(r, 'camera', '<name>.h5')} (X) and {os.path.join(r, 'log', '<name>.h5')} "
+                                 f"({', '.join(LOG_KEYS)})", GET)
 
 
 def align_to_frames(cam1_ptr, values, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,27 +119,28 @@ def _read_drive(root, name: str) -> tuple[int, np.ndarray, np.ndarray]:
 
 def check_layout(root) -> list[str]:
     """Problems with a comma.ai copy under ``root`` (empty: fine); each names a file and the fix."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return [f"comma.ai: folder {root} not found\n{_where(root)}"]
+    return _report(root).run(str(root), _check_drives)
+
+
+def _check_drives(root: str, report: Report) -> None:
     for sub in ("camera", "log"):
         d = os.path.join(root, sub)
         if not os.path.isdir(d):
-            return [f"comma.ai: missing folder {d}{find_hint(root, sub)}\n{_where(root)}"]
+            report.add(f"missing folder {d}{find_hint(root, sub)}")
+            return
     names = drive_names(root)
     if not names:
-        return [f"comma.ai: no camera file: expected {os.path.join(root, 'camera', '<name>.h5')} "
-                f"(e.g. {_camera(root, '2016-01-30--11-24-51')})\n{_where(root)}"]
-    problems = []
+        report.add(f"no camera file: expected {os.path.join(root, 'camera', '<name>.h5')} "
+                   f"(e.g. {_camera(root, '2016-01-30--11-24-51')})")
+        return
     for name in names:
         if not os.path.isfile(_log(root, name)):
-            problems.append(f"comma.ai: missing {_log(root, name)} (log of {_camera(root, name)})\n{_where(root)}")
+            report.add(f"missing {_log(root, name)} (log of {_camera(root, name)})")
             continue
         try:
             _read_drive(root, name)
         except (OSError, KeyError, ValueError) as e:
-            problems.append(f"comma.ai: unreadable drive {name}: {e}\n{_where(root)}")
-    return problems
+            report.add(f"unreadable drive {name}: {e}")
 
 
 def _split_names(names: Sequence[str], split: str, val_names: Iterable[str]) -> list[str]:
@@ -179,13 +180,11 @@ class CommaAI(SkipCorrupt, Dataset):
         for name in chosen:
             if not os.path.isfile(_camera(root, name)) or not os.path.isfile(_log(root, name)):
                 missing = _camera(root, name) if not os.path.isfile(_camera(root, name)) else _log(root, name)
-                raise FileNotFoundError(f"comma.ai: missing {missing}\n{_where(root)}")
+                raise _report(root).not_found(f"missing {missing}")
             try:
                 n, steer, speed = _read_drive(root, name)
             except (OSError, KeyError, ValueError) as e:
-                path = _camera(root, name)
-                self.skipped.add(path)
-                warnings.warn(f"skipping corrupt video {path}: {e}", RuntimeWarning, stacklevel=2)
+                self._skip(_camera(root, name), e)
                 continue
             self.names.append(name)
             self.steering[name], self.speed[name] = steer.astype(np.float32), speed.astype(np.float32)
@@ -253,11 +252,5 @@ def _counts(root) -> dict[str, int]:
     return out
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(name="commaai", title="comma.ai research driving data (steering)", get=GET, layout=LAYOUT,
-                         check=check_layout, counts=_counts))
-
-
-_register()
+register_dataset("commaai", "comma.ai research driving data (steering)", GET, LAYOUT, check=check_layout,
+                 counts=_counts)

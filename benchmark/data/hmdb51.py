@@ -14,18 +14,27 @@ files.  Official sizes per split: 3570 train, 1530 test (70 / 30 clips per class
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import re
 
-from .video import VideoClassification, find_hint, keep_existing, sample_exists
+from .layout import MAX_LISTED  # noqa: F401 (the module's former constant, still importable)
+from .layout import Need, first_missing, raise_not_found
+from .registry import register_dataset
+from .video import SampleFolders, VideoClassification, keep_existing, missing_sample_lines
 
 __all__ = ["HMDB51", "check_layout", "read_splits", "classes_of"]
 
 VIDEO_DIR = "hmdb51"
 SPLIT_DIR = "testTrainMulti_7030_splits"
 FRAMES_DIR = "frames"
+FOLDERS = SampleFolders(VIDEO_DIR, "<class>/<video>.avi", "<class>/<video stem>/*.jpg", FRAMES_DIR)
 MARKS = {"train": 1, "test": 2, "unused": 0}
-MAX_LISTED = 20
+TITLE = "HMDB-51"
+GET = "https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/: hmdb51_org.rar + test_train_splits.rar"
+LAYOUT = ("ROOT/hmdb51/<class>/<video>.avi\n"
+          "ROOT/testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt   (\"<video>.avi <0|1|2>\", 1 train, 2 test)\n"
+          "(or extracted frames: ROOT/frames/<class>/<video stem>/*.jpg)")
 _SPLIT_RE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>[123])\.txt$")
 
 
@@ -77,27 +86,16 @@ def _sample_path(root, cls: str, name: str, frames: bool) -> str:
 
 
 def _first_problem(root, splits, frames: bool) -> str | None:
-    root = str(root)
-    if not os.path.isdir(root):
-        return f"HMDB-51 root directory {root} does not exist. {_how_to_get(root)}"
+    root, how = str(root), _how_to_get(root)
     sdir = os.path.join(root, SPLIT_DIR)
-    if not os.path.isdir(sdir):
-        return f"missing folder {sdir}{find_hint(root, SPLIT_DIR)}. {_how_to_get(root)}"
+    problem = first_missing(TITLE, root, how, [Need(sdir, folder=True)])
+    if problem is not None:
+        return problem
     classes = classes_of(root)
     if not classes:
-        return f"no <class>_test_split1.txt files in {sdir} (expected e.g. {split_file(root, 'brush_hair', 1)}). {_how_to_get(root)}"
-    for s in splits:
-        for cls in classes:
-            p = split_file(root, cls, s)
-            if not os.path.isfile(p):
-                return f"missing {p}. {_how_to_get(root)}"
-    data_dir = os.path.join(root, FRAMES_DIR if frames else VIDEO_DIR)
-    if not os.path.isdir(data_dir):
-        pattern = "<class>/<video stem>/*.jpg" if frames else "<class>/<video>.avi"
-        fix = "extract the frames of every video into it" if frames else _how_to_get(root)
-        return (f"missing folder {data_dir} (expected {os.path.join(data_dir, pattern)})"
-                f"{find_hint(root, os.path.basename(data_dir))}. Fix: {fix}")
-    return None
+        return f"no <class>_test_split1.txt files in {sdir} (expected e.g. {split_file(root, 'brush_hair', 1)}). {how}"
+    split_files = (Need(split_file(root, cls, s), hint=False) for s in splits for cls in classes)
+    return first_missing(TITLE, root, how, itertools.chain(split_files, [FOLDERS.need(root, frames, how)]))
 
 
 def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
@@ -108,28 +106,16 @@ def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
     problem = _first_problem(root, splits, frames)
     if problem is not None:
         return [problem]
-    problems, missing, seen = [], [], set()
+    problems, listed = [], []
     for s in splits:
         try:
             table = read_splits(root, s)
         except ValueError as e:
             problems.append(f"{e}. Re-extract test_train_splits.rar")
             continue
-        for cls, rows in table.items():
-            for name, mark in rows:
-                if mark == 0:
-                    continue
-                p = _sample_path(root, cls, name, frames)
-                if p not in seen:
-                    seen.add(p)
-                    if not sample_exists(p, frames):
-                        missing.append(p)
-    kind = "frame folder" if frames else "video"
-    for p in missing[:MAX_LISTED]:
-        problems.append(f"missing {kind} {p} (listed in {SPLIT_DIR}); {_how_to_get(root)}")
-    if len(missing) > MAX_LISTED:
-        problems.append(f"... and {len(missing) - MAX_LISTED} more missing {kind}s ({len(missing)} of {len(seen)})")
-    return problems
+        listed += [_sample_path(root, cls, name, frames) for cls, rows in table.items() for name, mark in rows
+                   if mark != 0]
+    return problems + missing_sample_lines(listed, frames, SPLIT_DIR, _how_to_get(root))
 
 
 class HMDB51(VideoClassification):
@@ -144,14 +130,12 @@ class HMDB51(VideoClassification):
         root = str(root)
         if subset not in MARKS:
             raise ValueError(f"subset must be one of {tuple(MARKS)}, got {subset!r}")
-        problem = _first_problem(root, (split,), frames)
-        if problem is not None:
-            raise FileNotFoundError(f"HMDB-51 not found: {problem}\n  root: {root}")
+        raise_not_found(TITLE, root, _first_problem(root, (split,), frames))
         table = read_splits(root, split)
         classes = sorted(table)
         listed = [(_sample_path(root, cls, name, frames), label) for label, cls in enumerate(classes)
                   for name, mark in table[cls] if mark == MARKS[subset]]
-        samples, self.missing = keep_existing("HMDB-51", listed, frames, f"{subset} split {split}", _how_to_get(root))
+        samples, self.missing = keep_existing(TITLE, listed, frames, f"{subset} split {split}", _how_to_get(root))
         super().__init__(samples, classes, frames=frames, **kwargs)
         self.root, self.split, self.subset = root, int(split), subset
 
@@ -169,22 +153,8 @@ def _counts(root) -> dict[str, int]:
 
 
 def _check(root) -> list[str]:
-    frames = (not os.path.isdir(os.path.join(str(root), VIDEO_DIR))
-              and os.path.isdir(os.path.join(str(root), FRAMES_DIR)))
-    return check_layout(root, frames=frames)
+    """Registry check: the videos, or the extracted frames when only ``ROOT/frames`` is there."""
+    return check_layout(root, frames=FOLDERS.only_frames(root))
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="hmdb51", title="HMDB-51",
-        get="https://serre-lab.clps.brown.edu/resource/hmdb-a-large-human-motion-database/: hmdb51_org.rar + test_train_splits.rar",
-        layout="ROOT/hmdb51/<class>/<video>.avi\n"
-               "ROOT/testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt   (\"<video>.avi <0|1|2>\", 1 train, 2 test)\n"
-               "(or extracted frames: ROOT/frames/<class>/<video stem>/*.jpg)",
-        check=_check,
-        counts=_counts))
-
-
-_register()
+register_dataset("hmdb51", TITLE, GET, LAYOUT, check=_check, counts=_counts)

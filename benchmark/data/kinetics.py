@@ -20,17 +20,24 @@ not a layout problem unless no clip of a subset exists (or ``check_layout(..., s
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import warnings
 
-from .video import VideoClassification, find_hint
+from .layout import MAX_LISTED  # noqa: F401 (the module's former constant, still importable)
+from .layout import Need, first_missing, name_first, raise_not_found
+from .registry import register_dataset
+from .video import VideoClassification
 
 __all__ = ["Kinetics400", "check_layout", "read_annotations", "clip_name", "scan_clips"]
 
 ANN_DIR = "annotations"
 SUBSETS = {"train": ("train.csv", "train"), "val": ("validate.csv", "val"), "test": ("test.csv", "test")}
 COLUMNS = ("label", "youtube_id", "time_start", "time_end", "split")
-MAX_LISTED = 20
+TITLE = "Kinetics-400"
+GET = "https://github.com/cvdfoundation/kinetics-dataset (annotations + clips) or ActivityNet's Crawler/Kinetics/download.py"
+LAYOUT = ("ROOT/annotations/{train,validate}.csv   (label,youtube_id,time_start,time_end,split[,is_cc])\n"
+          "ROOT/{train,val}/<label>/<youtube_id>_<time_start:06d>_<time_end:06d>.mp4   (missing clips: counted, not fatal)")
 
 
 def _how_to_get(root) -> str:
@@ -106,18 +113,10 @@ def scan_clips(root, subset: str = "train") -> tuple[list[tuple[str, str]], list
 
 def _first_problem(root, subsets) -> str | None:
     root = str(root)
-    if not os.path.isdir(root):
-        return f"Kinetics-400 root directory {root} does not exist. {_how_to_get(root)}"
-    for s in subsets:
-        p = ann_file(root, s)
-        if not os.path.isfile(p):
-            return f"missing {p}{find_hint(root, os.path.basename(p))}. {_how_to_get(root)}"
-    for s in subsets:
-        d = clip_dir(root, s)
-        if not os.path.isdir(d):
-            return (f"missing folder {d} (expected {os.path.join(d, '<label>', '<youtube_id>_<start:06d>_<end:06d>.mp4')})"
-                    f"{find_hint(root, os.path.basename(d))}. {_how_to_get(root)}")
-    return None
+    annotations = (Need(ann_file(root, s)) for s in subsets)
+    clips = (Need(d, folder=True, expected=f" (expected {os.path.join(d, '<label>', '<youtube_id>_<start:06d>_<end:06d>.mp4')})")
+             for d in (clip_dir(root, s) for s in subsets))
+    return first_missing(TITLE, root, _how_to_get(root), itertools.chain(annotations, clips))
 
 
 def check_layout(root, subsets=("train", "val"), strict: bool = False) -> list[str]:
@@ -147,9 +146,7 @@ def check_layout(root, subsets=("train", "val"), strict: bool = False) -> list[s
             msg = (f"Kinetics-400 {s}: {len(missing)} of {listed} clips missing ({len(present)} present; "
                    f"first missing: {missing[0]})")
             if strict:
-                problems.extend(f"missing clip {p}" for p in missing[:MAX_LISTED])
-                if len(missing) > MAX_LISTED:
-                    problems.append(f"... {msg}")
+                problems += name_first(missing, lambda p: f"missing clip {p}", lambda n: f"... {msg}")
             else:
                 warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return problems
@@ -168,9 +165,7 @@ class Kinetics400(VideoClassification):
         root = str(root)
         if subset not in SUBSETS:
             raise ValueError(f"subset must be one of {tuple(SUBSETS)}, got {subset!r}")
-        problem = _first_problem(root, (subset,))
-        if problem is not None:
-            raise FileNotFoundError(f"Kinetics-400 not found: {problem}\n  root: {root}")
+        raise_not_found(TITLE, root, _first_problem(root, (subset,)))
         class_source = "train" if os.path.isfile(ann_file(root, "train")) else subset
         classes = sorted({r["label"] for r in read_annotations(root, class_source)})
         index = {c: i for i, c in enumerate(classes)}
@@ -199,16 +194,4 @@ def _counts(root) -> dict[str, int]:
     return out
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="kinetics", title="Kinetics-400",
-        get="https://github.com/cvdfoundation/kinetics-dataset (annotations + clips) or ActivityNet's Crawler/Kinetics/download.py",
-        layout="ROOT/annotations/{train,validate}.csv   (label,youtube_id,time_start,time_end,split[,is_cc])\n"
-               "ROOT/{train,val}/<label>/<youtube_id>_<time_start:06d>_<time_end:06d>.mp4   (missing clips: counted, not fatal)",
-        check=lambda root: check_layout(root),
-        counts=_counts))
-
-
-_register()
+register_dataset("kinetics", TITLE, GET, LAYOUT, check=check_layout, counts=_counts)

@@ -34,7 +34,10 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from .augment import worker_generator
-from .video import CorruptVideo, SkipCorrupt, count_frames, find_hint, read_video
+from .layout import MAX_LISTED  # noqa: F401 (the module's former constant, still importable)
+from .layout import Need, first_missing, missing_lines, raise_not_found
+from .registry import register_dataset
+from .video import CorruptVideo, SkipCorrupt, count_frames, read_video
 
 __all__ = ["KTH", "check_layout", "parse_sequences", "video_path", "ACTIONS", "PROTOCOLS"]
 
@@ -46,7 +49,10 @@ PROTOCOLS = {
                 "test": (2, 3, 5, 6, 7, 8, 9, 10, 22)},
 }
 KNOWN_ABSENT = frozenset({"person13_handclapping_d3"})
-MAX_LISTED = 20
+TITLE = "KTH"
+GET = "https://www.csc.kth.se/cvap/actions/: the six <action>.zip files + 00sequences.txt"
+LAYOUT = ("ROOT/<action>/person<NN>_<action>_d<K>_uncomp.avi   (boxing handclapping handwaving jogging running walking)\n"
+          "ROOT/00sequences.txt   (split: MCnet protocol, persons 1-16 train, 17-25 test)")
 _LINE_RE = re.compile(r"^\s*(person(\d+)_([a-z]+)_d(\d+))\s+frames\s*(.*)$", re.IGNORECASE)
 _RANGE_RE = re.compile(r"(\d+)\s*-\s*(\d+)")
 
@@ -106,17 +112,10 @@ def windows(ranges, length: int, step: int | None = None) -> list[int]:
 
 def _first_problem(root) -> str | None:
     root = str(root)
-    if not os.path.isdir(root):
-        return f"KTH root directory {root} does not exist. {_how_to_get(root)}"
-    seq = os.path.join(root, SEQUENCES_FILE)
-    if not os.path.isfile(seq):
-        return f"missing {seq}{find_hint(root, SEQUENCES_FILE)}. {_how_to_get(root)}"
-    for a in ACTIONS:
-        d = os.path.join(root, a)
-        if not os.path.isdir(d):
-            return (f"missing folder {d} (expected {os.path.join(d, f'person<NN>_{a}_d<K>_uncomp.avi')})"
-                    f"{find_hint(root, a)}. {_how_to_get(root)}")
-    return None
+    needs = [Need(os.path.join(root, SEQUENCES_FILE))]
+    needs += [Need(os.path.join(root, a), folder=True,
+                   expected=f" (expected {os.path.join(root, a, f'person<NN>_{a}_d<K>_uncomp.avi')})") for a in ACTIONS]
+    return first_missing(TITLE, root, _how_to_get(root), needs)
 
 
 def check_layout(root) -> list[str]:
@@ -139,11 +138,7 @@ def check_layout(root) -> list[str]:
         p = video_path(root, name)
         if name not in KNOWN_ABSENT and not os.path.isfile(p):
             missing.append(p)
-    for p in missing[:MAX_LISTED]:
-        problems.append(f"missing video {p} (listed in {SEQUENCES_FILE}); {_how_to_get(root)}")
-    if len(missing) > MAX_LISTED:
-        problems.append(f"... and {len(missing) - MAX_LISTED} more missing videos ({len(missing)} of {len(seqs)})")
-    return problems
+    return problems + missing_lines(missing, len(seqs), "video", SEQUENCES_FILE, _how_to_get(root))
 
 
 def _grey_resize(frames: np.ndarray, size) -> np.ndarray:
@@ -175,9 +170,7 @@ class KTH(SkipCorrupt, Dataset):
         SkipCorrupt.__init__(self)
         root = str(root)
         persons = set(_persons(protocol, subset))
-        problem = _first_problem(root)
-        if problem is not None:
-            raise FileNotFoundError(f"KTH not found: {problem}\n  root: {root}")
+        raise_not_found(TITLE, root, _first_problem(root))
         self.root, self.subset, self.protocol = root, subset, protocol
         self.size, self.n_in, self.n_out = size, int(n_in), int(n_out)
         self.length = self.n_in + self.n_out
@@ -268,16 +261,4 @@ def _counts(root) -> dict[str, int]:
     return out
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="kth", title="KTH actions (video prediction)",
-        get="https://www.csc.kth.se/cvap/actions/: the six <action>.zip files + 00sequences.txt",
-        layout="ROOT/<action>/person<NN>_<action>_d<K>_uncomp.avi   (boxing handclapping handwaving jogging running walking)\n"
-               "ROOT/00sequences.txt   (split: MCnet protocol, persons 1-16 train, 17-25 test)",
-        check=check_layout,
-        counts=_counts))
-
-
-_register()
+register_dataset("kth", "KTH actions (video prediction)", GET, LAYOUT, check=check_layout, counts=_counts)

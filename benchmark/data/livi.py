@@ -30,17 +30,18 @@ Reading rules (documented choices):
 from __future__ import annotations
 
 import csv
-import math
 import os
-import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
-from .video import CorruptVideo, SkipCorrupt, find_hint, natural_key
+from .layout import MAX_LISTED  # noqa: F401 (the module's former constant, still importable)
+from .layout import Report, find_hint, listed_but_absent, name_first, pick_names, split_train_val
+from .registry import register_dataset
+from .video import SkipCorruptFiles, natural_key, open_image
 
 __all__ = ["ROAD_TYPES", "road_type_index", "read_labels", "sequences", "split_sequences", "check_layout", "LiViSet"]
 
@@ -55,7 +56,6 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 LABEL_FILES = ("labels.csv", "labels.txt")
 DEFAULT_OBSERVED = 7
 VAL_FRACTION = 0.2
-MAX_LISTED = 20
 GET = ("LiVi-Set, Chen et al. CVPR 2018 'LiDAR-Video Driving Dataset' (http://www.dbehavior.net, registration): "
        "put each video's frames in ROOT/<sequence>/images/ and its per-frame labels in ROOT/<sequence>/labels.csv")
 LAYOUT = ("ROOT/<sequence>/images/<frame>.jpg (or .png)\n"
@@ -66,12 +66,10 @@ _COLUMNS = {"frame": "frame", "name": "frame", "image": "frame", "steering_angle
             "angle": "steering", "speed": "speed", "road_type": "road_type", "road": "road_type"}
 
 
-def _where(root) -> str:
+def _report(root) -> Report:
     r = str(root)
-    return (f"  root: {r}\n"
-            f"  expected: {os.path.join(r, '<sequence>', 'images', '<frame>.jpg')} and "
-            f"{os.path.join(r, '<sequence>', 'labels.csv')} (or labels.txt)\n"
-            f"  get: {GET}")
+    return Report("LiVi-Set", r, f"{os.path.join(r, '<sequence>', 'images', '<frame>.jpg')} and "
+                                 f"{os.path.join(r, '<sequence>', 'labels.csv')} (or labels.txt)", GET)
 
 
 def road_type_index(name) -> int:
@@ -146,20 +144,9 @@ def _label_file(root, seq: str) -> str | None:
     return None
 
 
-def _read_list(path: str) -> list[str]:
-    with open(path) as f:
-        return [ln.strip() for ln in f if ln.strip()]
-
-
 def split_sequences(root) -> dict[str, list[str]]:
     """``{"train": [...], "val": [...]}`` (rule in the module docstring)."""
-    root = str(root)
-    seqs = sequences(root)
-    files = {s: os.path.join(root, f"{s}.txt") for s in ("train", "val")}
-    if any(os.path.isfile(p) for p in files.values()):
-        return {s: (_read_list(p) if os.path.isfile(p) else []) for s, p in files.items()}
-    n_val = 0 if len(seqs) < 2 else max(1, int(math.floor(VAL_FRACTION * len(seqs) + 0.5)))
-    return {"train": seqs[:len(seqs) - n_val], "val": seqs[len(seqs) - n_val:]}
+    return split_train_val(str(root), sequences(root), VAL_FRACTION)
 
 
 def _images(root, seq: str) -> dict[str, str]:
@@ -176,42 +163,36 @@ def _images(root, seq: str) -> dict[str, str]:
 
 def check_layout(root) -> list[str]:
     """Problems with a LiVi-Set copy under ``root`` (empty: fine); each names a file and the fix."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return [f"LiVi-Set: folder {root} not found\n{_where(root)}"]
+    return _report(root).run(str(root), _check_sequences)
+
+
+def _check_sequences(root: str, report: Report) -> None:
     seqs = sequences(root)
     if not seqs:
-        return [f"LiVi-Set: no sequence found: expected {os.path.join(root, '<sequence>', 'images')} and "
-                f"{os.path.join(root, '<sequence>', 'labels.csv')}{find_hint(root, 'images')}\n{_where(root)}"]
-    problems = []
+        report.add(f"no sequence found: expected {os.path.join(root, '<sequence>', 'images')} and "
+                   f"{os.path.join(root, '<sequence>', 'labels.csv')}{find_hint(root, 'images')}")
+        return
     for seq in seqs:
         img_dir = os.path.join(root, seq, "images")
         if not os.path.isdir(img_dir):
-            problems.append(f"LiVi-Set: missing {img_dir}\n{_where(root)}")
+            report.add(f"missing {img_dir}")
         lf = _label_file(root, seq)
         if lf is None:
-            problems.append(f"LiVi-Set: missing {os.path.join(root, seq, 'labels.csv')} (or labels.txt)\n{_where(root)}")
+            report.add(f"missing {os.path.join(root, seq, 'labels.csv')} (or labels.txt)")
             continue
         try:
             rows = read_labels(lf)
         except (OSError, ValueError, UnicodeDecodeError) as e:
-            problems.append(f"LiVi-Set: {e}\n{_where(root)}")
+            report.add(str(e))
             continue
         if not rows:
-            problems.append(f"LiVi-Set: {lf} has no label row\n{_where(root)}")
+            report.add(f"{lf} has no label row")
         imgs = _images(root, seq)
         missing = [r["frame"] for r in rows if r["frame"] not in imgs] if os.path.isdir(img_dir) else []
-        for fr in missing[:MAX_LISTED]:
-            problems.append(f"LiVi-Set: missing {os.path.join(img_dir, fr + '.jpg')} (or .png), labelled in {lf}\n{_where(root)}")
-        if len(missing) > MAX_LISTED:
-            problems.append(f"LiVi-Set: ... and {len(missing) - MAX_LISTED} more images labelled in {lf} missing\n{_where(root)}")
-    known = set(seqs)
-    for split, names in split_sequences(root).items():
-        for s in names:
-            if s not in known:
-                problems.append(f"LiVi-Set: missing {os.path.join(root, s, 'images')} (sequence {s!r} listed in "
-                                f"{os.path.join(root, split + '.txt')})\n{_where(root)}")
-    return problems
+        report.add_all(name_first(missing, lambda fr: f"missing {os.path.join(img_dir, fr + '.jpg')} (or .png), labelled in {lf}",
+                                  lambda n: f"... and {n} more images labelled in {lf} missing"))
+    for s, listed_in in listed_but_absent(root, split_sequences(root), seqs):
+        report.add(f"missing {os.path.join(root, s, 'images')} (sequence {s!r} listed in {listed_in})")
 
 
 def _runs(rows: Sequence[dict], imgs: dict[str, str]) -> list[list[dict]]:
@@ -225,71 +206,39 @@ def _runs(rows: Sequence[dict], imgs: dict[str, str]) -> list[list[dict]]:
 
 
 def _load_image(path: str, mode: str, crop, size) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            im = im.convert(mode)
-            if crop is not None:
-                top, left, h, w = crop
-                im = im.crop((left, top, left + w, top + h))
-            if size is not None:
-                im = im.resize((int(size[1]), int(size[0])), Image.BILINEAR)
-            return np.asarray(im, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
-        raise CorruptVideo(path, f"unreadable image: {type(e).__name__}: {e}") from e
+    with open_image(path) as im:
+        im = im.convert(mode)
+        if crop is not None:
+            top, left, h, w = crop
+            im = im.crop((left, top, left + w, top + h))
+        if size is not None:
+            im = im.resize((int(size[1]), int(size[0])), Image.BILINEAR)
+        return np.asarray(im, dtype=np.uint8)
 
 
-class _SkipCorruptFrames(SkipCorrupt):
-    """SkipCorrupt keyed by the broken *image* (a sample spans several files): ``_paths(i)`` lists them."""
-
-    def _paths(self, index: int) -> list[str]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __getitem__(self, index: int) -> dict:
-        n = len(self)
-        if n == 0:
-            raise IndexError("empty data set")
-        if index < 0:
-            index += n
-        if not 0 <= index < n:
-            raise IndexError(f"index {index} out of range for {n} samples")
-        for k in range(n):
-            i = (index + k) % n
-            if any(p in self.skipped for p in self._paths(i)):
-                continue
-            try:
-                return self._load(i)
-            except CorruptVideo as e:
-                self.skipped.add(e.path)
-                warnings.warn(f"skipping corrupt image {e.path}: {e.reason or e}", RuntimeWarning, stacklevel=2)
-        raise RuntimeError(f"all {n} samples use a corrupt file (e.g. {sorted(self.skipped)[:3]})")
-
-
-class LiViSet(_SkipCorruptFrames, Dataset):
+class LiViSet(SkipCorruptFiles, Dataset):
     """``{"frames": float32 (T,3,H,W) in [0,1], "steering": float32, "speed": float32, "road_type": int
     (-1 unknown), "video": sequence, "frame": last frame name, "index": i}`` -- see the module docstring."""
 
     def __init__(self, root, split: str = "train", observed: int = DEFAULT_OBSERVED, step: int = 1,
                  size: tuple[int, int] | None = None, crop: tuple[int, int, int, int] | None = None,
                  road_types: Iterable[str] | None = None, names: Iterable[str] | None = None):
-        SkipCorrupt.__init__(self)
+        SkipCorruptFiles.__init__(self)
         root = str(root)
         if not sequences(root):
             raise FileNotFoundError(check_layout(root)[0])
         if observed < 1 or step < 1:
             raise ValueError("observed and step must be >= 1")
-        splits = split_sequences(root)
-        if names is None and split not in splits:
-            raise ValueError(f"LiVi-Set split must be one of {sorted(splits)}, got {split!r}")
+        self.names = pick_names("LiVi-Set", split_sequences(root), split, names)
         self.root, self.split, self.observed, self.step = root, split, int(observed), int(step)
         self.size, self.crop = size, crop
         keep = None if road_types is None else {road_type_index(r) for r in road_types}
-        self.names = list(names) if names is not None else splits[split]
         self.samples: list[list[dict]] = []
         for seq in self.names:
             lf = _label_file(root, seq)
             if lf is None or not os.path.isdir(os.path.join(root, seq, "images")):
                 missing = os.path.join(root, seq, "images") if lf else os.path.join(root, seq, "labels.csv")
-                raise FileNotFoundError(f"LiVi-Set: missing {missing}\n{_where(root)}")
+                raise _report(root).not_found(f"missing {missing}")
             for run in _runs(read_labels(lf), _images(root, seq)):
                 for e in range(self.observed - 1, len(run), self.step):
                     win = run[e - self.observed + 1:e + 1]
@@ -326,11 +275,4 @@ def _counts(root) -> dict[str, int]:
     return {s: len(LiViSet(root, s)) for s in ("train", "val")}
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(name="livi", title="LiVi-Set (LiDAR-Video driving, steering)", get=GET, layout=LAYOUT,
-                         check=check_layout, counts=_counts))
-
-
-_register()
+register_dataset("livi", "LiVi-Set (LiDAR-Video driving, steering)", GET, LAYOUT, check=check_layout, counts=_counts)

@@ -21,6 +21,7 @@ from PIL import Image
 
 from .builtin_polygons import _colours, _compose, _crop_box, _resize_f, mask_outline
 from .polygon import PolygonDataset, quantise_polygon
+from .registry import register_dataset
 
 LAYOUT = "ROOT/<name>.png   (one object per file: white > 127 on black; any size)"
 
@@ -96,13 +97,6 @@ def is_mask_folder(root) -> bool:
         and bool(mask_files(root))
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="masks", title="Binary masks (PNG): a held-out polygon test set",
-        get="any folder of binary PNG masks, one object per file (e.g. exported from an annotation tool)",
-        layout=LAYOUT, check=check_layout, counts=lambda root: {"test": len(mask_files(root))}))
-
-
-_register()
+register_dataset("masks", "Binary masks (PNG): a held-out polygon test set",
+                 "any folder of binary PNG masks, one object per file (e.g. exported from an annotation tool)",
+                 LAYOUT, check=check_layout, counts=lambda root: {"test": len(mask_files(root))})

@@ -31,7 +31,10 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .video import CorruptVideo, SkipCorrupt, find_hint, read_video, to_tensor
+from .layout import MAX_LISTED  # noqa: F401 (the module's former constant, still importable)
+from .layout import Report, find_hint, name_first
+from .registry import register_dataset
+from .video import CorruptVideo, SkipCorrupt, read_video, to_tensor
 
 __all__ = ["LIST_FILES", "NUM_CLASSES", "SENSORS", "list_file", "parse_list_line", "read_list",
            "check_layout", "NVGesture"]
@@ -39,7 +42,6 @@ __all__ = ["LIST_FILES", "NUM_CLASSES", "SENSORS", "list_file", "parse_list_line
 LIST_FILES = {"train": "nvgesture_train_correct_cvpr2016_v2.lst", "test": "nvgesture_test_correct_cvpr2016_v2.lst"}
 NUM_CLASSES = 25
 SENSORS = ("color", "depth", "duo_left")
-MAX_LISTED = 20
 GET = ("NVIDIA Research, project page of Molchanov et al. CVPR 2016 'Online Detection and Classification of Dynamic "
        "Hand Gestures with Recurrent 3D CNNs' (https://research.nvidia.com, licence form -> nvGesture_v1.7z): "
        "unpack into ROOT so that ROOT/Video_data and ROOT/nvgesture_{train,test}_correct_cvpr2016_v2.lst exist")
@@ -54,12 +56,10 @@ def list_file(root, split: str) -> str:
     return os.path.join(str(root), LIST_FILES[split])
 
 
-def _where(root) -> str:
+def _report(root) -> Report:
     r = str(root)
-    return (f"  root: {r}\n"
-            f"  expected: {os.path.join(r, 'nvgesture_{train,test}_correct_cvpr2016_v2.lst')} and "
-            f"{os.path.join(r, 'Video_data', 'class_XX', 'subjectYY_rZ', 'sk_color.avi')}\n"
-            f"  get: {GET}")
+    return Report("NVGesture", r, f"{os.path.join(r, 'nvgesture_{train,test}_correct_cvpr2016_v2.lst')} and "
+                                  f"{os.path.join(r, 'Video_data', 'class_XX', 'subjectYY_rZ', 'sk_color.avi')}", GET)
 
 
 def parse_list_line(line: str) -> dict:
@@ -113,28 +113,29 @@ def video_path(root, entry: dict, sensor: str = "color") -> str:
 
 def check_layout(root) -> list[str]:
     """Problems with an NVGesture copy under ``root`` (empty: fine); each names a file and the fix."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return [f"NVGesture: folder {root} not found\n{_where(root)}"]
-    problems: list[str] = []
+    return _report(root).run(str(root), _check_lists)
+
+
+def _missing_list(root: str, split: str) -> str:
+    return f"missing {list_file(root, split)}{find_hint(root, LIST_FILES[split])}"
+
+
+def _check_lists(root: str, report: Report) -> None:
     for split in ("train", "test"):
         lf = list_file(root, split)
         if not os.path.isfile(lf):
-            problems.append(f"NVGesture: missing {lf}{find_hint(root, LIST_FILES[split])}\n{_where(root)}")
+            report.add(_missing_list(root, split))
             continue
         try:
             entries = read_list(root, split)
         except (OSError, ValueError, UnicodeDecodeError) as e:
-            problems.append(f"NVGesture: {e}\n{_where(root)}")
+            report.add(str(e))
             continue
         if not entries:
-            problems.append(f"NVGesture: {lf} lists no video\n{_where(root)}")
+            report.add(f"{lf} lists no video")
         missing = [p for p in (video_path(root, e) for e in entries) if not os.path.isfile(p)]
-        for p in missing[:MAX_LISTED]:
-            problems.append(f"NVGesture: missing {p} (listed in {lf})\n{_where(root)}")
-        if len(missing) > MAX_LISTED:
-            problems.append(f"NVGesture: ... and {len(missing) - MAX_LISTED} more missing videos listed in {lf}\n{_where(root)}")
-    return problems
+        report.add_all(name_first(missing, lambda p: f"missing {p} (listed in {lf})",
+                                  lambda n: f"... and {n} more missing videos listed in {lf}"))
 
 
 def _counts(root) -> dict[str, int]:
@@ -155,7 +156,7 @@ class NVGesture(SkipCorrupt, Dataset):
         root = str(root)
         lf = list_file(root, split)
         if not os.path.isfile(lf):
-            raise FileNotFoundError(f"NVGesture: missing {lf}{find_hint(root, LIST_FILES[split])}\n{_where(root)}")
+            raise _report(root).not_found(_missing_list(root, split))
         if sensor not in SENSORS:
             raise ValueError(f"sensor must be one of {SENSORS}, got {sensor!r}")
         self.root, self.split, self.sensor, self.size = root, split, sensor, size
@@ -164,8 +165,7 @@ class NVGesture(SkipCorrupt, Dataset):
         missing = [video_path(root, e, sensor) for e in self.entries if sensor in e
                    and not os.path.isfile(video_path(root, e, sensor))]
         if missing:
-            raise FileNotFoundError(f"NVGesture: missing {missing[0]} (and {len(missing) - 1} more) listed in {lf}\n"
-                                    f"{_where(root)}")
+            raise _report(root).not_found(f"missing {missing[0]} (and {len(missing) - 1} more) listed in {lf}")
         self.entries = [e for e in self.entries if sensor in e]
 
     def __len__(self) -> int:
@@ -204,11 +204,4 @@ class NVGesture(SkipCorrupt, Dataset):
         return f"NVGesture(root={self.root!r}, split={self.split!r}, sensor={self.sensor!r}, n={len(self)})"
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(name="nvgesture", title="NVGesture (25 dynamic hand gestures)", get=GET, layout=LAYOUT,
-                         check=check_layout, counts=_counts))
-
-
-_register()
+register_dataset("nvgesture", "NVGesture (25 dynamic hand gestures)", GET, LAYOUT, check=check_layout, counts=_counts)

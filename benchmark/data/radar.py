@@ -24,7 +24,6 @@ Rules (documented choices):
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from datetime import datetime, timedelta
@@ -32,11 +31,11 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from .livi import _SkipCorruptFrames
-from .video import CorruptVideo, SkipCorrupt
+from .layout import Report, listed_but_absent, pick_names, split_train_val
+from .registry import register_dataset
+from .video import SkipCorruptFiles, open_image
 
 __all__ = ["parse_timestamp", "events", "echo_maps", "split_events", "time_runs", "check_layout", "RadarEcho"]
 
@@ -49,11 +48,9 @@ LAYOUT = ("ROOT/<event or day>/<YYYYMMDDHHMM>.png   (ordered by the time in the 
           "ROOT/train.txt, ROOT/val.txt optional (event names); else the last 20% of events are val")
 
 
-def _where(root) -> str:
+def _report(root) -> Report:
     r = str(root)
-    return (f"  root: {r}\n"
-            f"  expected: {os.path.join(r, '<event>', '<YYYYMMDDHHMM>.png')}\n"
-            f"  get: {GET}")
+    return Report("radar", r, os.path.join(r, '<event>', '<YYYYMMDDHHMM>.png'), GET)
 
 
 def parse_timestamp(filename: str) -> datetime | None:
@@ -87,20 +84,9 @@ def events(root) -> list[str]:
                   and any(parse_timestamp(f) for f in os.listdir(os.path.join(root, d))))
 
 
-def _read_list(path: str) -> list[str]:
-    with open(path) as f:
-        return [ln.strip() for ln in f if ln.strip()]
-
-
 def split_events(root) -> dict[str, list[str]]:
     """``{"train": [...], "val": [...]}`` (rule in the module docstring)."""
-    root = str(root)
-    evs = events(root)
-    files = {s: os.path.join(root, f"{s}.txt") for s in ("train", "val")}
-    if any(os.path.isfile(p) for p in files.values()):
-        return {s: _read_list(p) if os.path.isfile(p) else [] for s, p in files.items()}
-    n_val = 0 if len(evs) < 2 else max(1, int(math.floor(VAL_FRACTION * len(evs) + 0.5)))
-    return {"train": evs[:len(evs) - n_val], "val": evs[len(evs) - n_val:]}
+    return split_train_val(str(root), events(root), VAL_FRACTION)
 
 
 def time_runs(maps: list[tuple[datetime, str]], interval_minutes: float) -> list[list[tuple[datetime, str]]]:
@@ -117,63 +103,53 @@ def time_runs(maps: list[tuple[datetime, str]], interval_minutes: float) -> list
 
 def check_layout(root) -> list[str]:
     """Problems with a radar echo archive under ``root`` (empty: fine); each names a file and the fix."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return [f"radar: folder {root} not found\n{_where(root)}"]
+    return _report(root).run(str(root), _check_events)
+
+
+def _check_events(root: str, report: Report) -> None:
     evs = events(root)
     if not evs:
-        return [f"radar: no echo map found: expected {os.path.join(root, '<event>', '<YYYYMMDDHHMM>.png')} "
-                f"(e.g. {os.path.join(root, '20180605', '201806051230.png')})\n{_where(root)}"]
-    problems = []
+        report.add(f"no echo map found: expected {os.path.join(root, '<event>', '<YYYYMMDDHHMM>.png')} "
+                   f"(e.g. {os.path.join(root, '20180605', '201806051230.png')})")
+        return
     for ev in evs:
         d = os.path.join(root, ev)
         bad = sorted(f for f in os.listdir(d) if f.lower().endswith(".png") and parse_timestamp(f) is None)
         for f in bad[:5]:
-            problems.append(f"radar: {os.path.join(d, f)} is not named <YYYYMMDDHHMM>.png (ignored)\n{_where(root)}")
-    known = set(evs)
-    for split, names in split_events(root).items():
-        for ev in names:
-            if ev not in known:
-                problems.append(f"radar: missing {os.path.join(root, ev, '<YYYYMMDDHHMM>.png')} (event {ev!r} listed in "
-                                f"{os.path.join(root, split + '.txt')})\n{_where(root)}")
-    return problems
+            report.add(f"{os.path.join(d, f)} is not named <YYYYMMDDHHMM>.png (ignored)")
+    for ev, listed_in in listed_but_absent(root, split_events(root), evs):
+        report.add(f"missing {os.path.join(root, ev, '<YYYYMMDDHHMM>.png')} (event {ev!r} listed in {listed_in})")
 
 
 def _load_map(path: str) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "I;16", "I", "F"):
-                im = im.convert("L")
-            return np.asarray(im).astype(np.float32)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
-        raise CorruptVideo(path, f"unreadable image: {type(e).__name__}: {e}") from e
+    with open_image(path) as im:
+        if im.mode not in ("L", "I;16", "I", "F"):
+            im = im.convert("L")
+        return np.asarray(im).astype(np.float32)
 
 
-class RadarEcho(_SkipCorruptFrames, Dataset):
+class RadarEcho(SkipCorruptFiles, Dataset):
     """``{"input": float32 (n_in,1,H,W), "target": float32 (n_out,1,H,W), "times": [YYYYMMDDHHMM, ...],
     "video": event, "index": i}`` -- see the module docstring."""
 
     def __init__(self, root, split: str = "train", n_in: int = 5, n_out: int = 5, interval_minutes: float = 6,
                  step: int = 1, crop: tuple[int, int, int, int] | None = None, size: tuple[int, int] | None = None,
                  normalise: bool = True, names: Iterable[str] | None = None):
-        SkipCorrupt.__init__(self)
+        SkipCorruptFiles.__init__(self)
         root = str(root)
         if not events(root):
             raise FileNotFoundError(check_layout(root)[0])
         if n_in < 1 or n_out < 0 or step < 1 or interval_minutes <= 0:
             raise ValueError("need n_in >= 1, n_out >= 0, step >= 1, interval_minutes > 0")
-        splits = split_events(root)
-        if names is None and split not in splits:
-            raise ValueError(f"radar split must be one of {sorted(splits)}, got {split!r}")
+        self.names = pick_names("radar", split_events(root), split, names)
         self.root, self.split, self.n_in, self.n_out = root, split, int(n_in), int(n_out)
         self.interval_minutes, self.step = interval_minutes, int(step)
         self.crop, self.size, self.normalise = crop, size, bool(normalise)
-        self.names = list(names) if names is not None else splits[split]
         length = self.n_in + self.n_out
         self.samples: list[tuple[str, list[tuple[datetime, str]]]] = []
         for ev in self.names:
             if not os.path.isdir(os.path.join(root, ev)):
-                raise FileNotFoundError(f"radar: missing {os.path.join(root, ev, '<YYYYMMDDHHMM>.png')}\n{_where(root)}")
+                raise _report(root).not_found(f"missing {os.path.join(root, ev, '<YYYYMMDDHHMM>.png')}")
             for run in time_runs(echo_maps(root, ev), interval_minutes):
                 for s in range(0, len(run) - length + 1, self.step):
                     self.samples.append((ev, run[s:s + length]))
@@ -215,11 +191,5 @@ def _counts(root) -> dict[str, int]:
     return {s: len(RadarEcho(root, s)) for s in ("train", "val")}
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(name="radar", title="Radar echo maps (REEC-2018 style nowcasting)", get=GET, layout=LAYOUT,
-                         check=check_layout, counts=_counts))
-
-
-_register()
+register_dataset("radar", "Radar echo maps (REEC-2018 style nowcasting)", GET, LAYOUT, check=check_layout,
+                 counts=_counts)

@@ -1,9 +1,9 @@
 """One entry per real data set: where users get it, the layout expected, how to check a copy.
 
-Each data-set module registers a ``DatasetInfo`` at import time with ``@register_dataset``-style
-``register(DatasetInfo(...))``. ``python -m benchmark.data check NAME --root PATH`` and
-``benchmark.run --data-root`` use ``check(name, root)``; the README's data section is built from
-``DATASETS``.
+Each data-set module registers a ``DatasetInfo`` at import time with one
+``register_dataset(name, title, get, layout, check, counts)`` call. ``python -m benchmark.data check
+NAME --root PATH`` and ``benchmark.run --data-root`` use ``check(name, root)``; the README's data
+section is built from ``DATASETS``.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-# Modules that register a data set (each calls ``register`` once at import).
+# Modules that register a data set (each calls ``register_dataset`` once at import).
 MODULES = ("cityscapes", "ucf101", "hmdb51", "kinetics", "kth", "vw300", "nvgesture", "commaai", "livi", "radar", "masks")
 
 
@@ -31,6 +31,12 @@ DATASETS: dict[str, DatasetInfo] = {}
 def register(info: DatasetInfo) -> DatasetInfo:
     DATASETS[info.name] = info
     return info
+
+
+def register_dataset(name: str, title: str, get: str, layout: str, check: Callable[[str], list[str]],
+                     counts: Callable[[str], dict[str, int]]) -> DatasetInfo:
+    """``register(DatasetInfo(...))``: the call a data-set module makes once, at import."""
+    return register(DatasetInfo(name, title, get, layout, check, counts))
 
 
 def load_all() -> dict[str, DatasetInfo]:

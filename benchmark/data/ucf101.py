@@ -22,15 +22,22 @@ from __future__ import annotations
 
 import os
 
-from .video import VideoClassification, find_hint, keep_existing, sample_exists
+from .layout import MAX_LISTED, Need, first_missing, raise_not_found
+from .registry import register_dataset
+from .video import SampleFolders, VideoClassification, keep_existing, missing_sample_lines
 
 __all__ = ["UCF101", "check_layout", "read_class_index", "read_split", "video_path", "frames_path"]
 
 VIDEO_DIR = "UCF-101"
 LIST_DIR = "ucfTrainTestlist"
 FRAMES_DIR = "frames"
+FOLDERS = SampleFolders(VIDEO_DIR, "<Class>/v_<Class>_gXX_cXX.avi", "<Class>/<video stem>/*.jpg", FRAMES_DIR)
 SUBSETS = ("train", "test")
-MAX_LISTED = 20
+TITLE = "UCF-101"
+GET = "https://www.crcv.ucf.edu/data/UCF101.php: UCF101.rar + UCF101TrainTestSplits-RecognitionTask.zip"
+LAYOUT = ("ROOT/UCF-101/<Class>/v_<Class>_gXX_cXX.avi\n"
+          "ROOT/ucfTrainTestlist/{classInd.txt, trainlist0{1,2,3}.txt, testlist0{1,2,3}.txt}\n"
+          "(or extracted frames: ROOT/frames/<Class>/<video stem>/*.jpg)")
 
 
 def _how_to_get(root) -> str:
@@ -117,22 +124,15 @@ def _sample_path(root, entry: str, frames: bool) -> str:
 
 
 def _first_problem(root, splits, frames: bool) -> str | None:
-    root = str(root)
-    if not os.path.isdir(root):
-        return f"UCF-101 root directory {root} does not exist. {_how_to_get(root)}"
-    needed = [os.path.join(root, LIST_DIR, "classInd.txt")]
-    needed += [list_file(root, s, sub) for s in splits for sub in SUBSETS]
-    for p in needed:
-        if not os.path.isfile(p):
-            return (f"missing {p} (expected ROOT/{LIST_DIR}/classInd.txt, trainlist0N.txt, testlist0N.txt)"
-                    f"{find_hint(root, os.path.basename(p))}. {_how_to_get(root)}")
-    data_dir = os.path.join(root, FRAMES_DIR if frames else VIDEO_DIR)
-    if not os.path.isdir(data_dir):
-        pattern = "<Class>/<video stem>/*.jpg" if frames else "<Class>/v_<Class>_gXX_cXX.avi"
-        fix = ("extract the frames of every video into it" if frames else _how_to_get(root))
-        return (f"missing folder {data_dir} (expected {os.path.join(data_dir, pattern)})"
-                f"{find_hint(root, os.path.basename(data_dir))}. Fix: {fix}")
-    return None
+    root, how = str(root), _how_to_get(root)
+
+    def needs():  # run once ROOT is known to exist
+        lists = [os.path.join(root, LIST_DIR, "classInd.txt")] + [list_file(root, s, sub) for s in splits for sub in SUBSETS]
+        for p in lists:
+            yield Need(p, expected=f" (expected ROOT/{LIST_DIR}/classInd.txt, trainlist0N.txt, testlist0N.txt)")
+        yield FOLDERS.need(root, frames, how)
+
+    return first_missing(TITLE, root, how, needs())
 
 
 def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
@@ -148,8 +148,7 @@ def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
     if problem is not None:
         return [problem]
     problems: list[str] = []
-    missing: list[str] = []
-    seen: set[str] = set()
+    listed: list[str] = []
     for s in splits:
         for sub in SUBSETS:
             try:
@@ -158,18 +157,8 @@ def check_layout(root, splits=(1, 2, 3), frames: bool = False) -> list[str]:
                 problems.append(f"{e}. Re-extract UCF101TrainTestSplits-RecognitionTask.zip")
                 continue
             problems.extend(bad[:MAX_LISTED])
-            for entry, _ in items:
-                p = _sample_path(root, entry, frames)
-                if p not in seen:
-                    seen.add(p)
-                    if not sample_exists(p, frames):
-                        missing.append(p)
-    kind = "frame folder" if frames else "video"
-    for p in missing[:MAX_LISTED]:
-        problems.append(f"missing {kind} {p} (listed in {LIST_DIR}); {_how_to_get(root)}")
-    if len(missing) > MAX_LISTED:
-        problems.append(f"... and {len(missing) - MAX_LISTED} more missing {kind}s ({len(missing)} of {len(seen)})")
-    return problems
+            listed += [_sample_path(root, entry, frames) for entry, _ in items]
+    return problems + missing_sample_lines(listed, frames, LIST_DIR, _how_to_get(root))
 
 
 class UCF101(VideoClassification):
@@ -185,14 +174,12 @@ class UCF101(VideoClassification):
 
     def __init__(self, root, split: int = 1, subset: str = "train", frames: bool = False, **kwargs):
         root = str(root)
-        problem = _first_problem(root, (split,), frames)
-        if problem is not None:
-            raise FileNotFoundError(f"UCF-101 not found: {problem}\n  root: {root}")
+        raise_not_found(TITLE, root, _first_problem(root, (split,), frames))
         classes, items, bad = _labelled(root, split, subset)
         if bad:
             raise ValueError("UCF-101 split files disagree with classInd.txt:\n  " + "\n  ".join(bad[:5]))
         listed = [(_sample_path(root, entry, frames), label) for entry, label in items]
-        samples, self.missing = keep_existing("UCF-101", listed, frames, list_file(root, split, subset),
+        samples, self.missing = keep_existing(TITLE, listed, frames, list_file(root, split, subset),
                                               _how_to_get(root))
         super().__init__(samples, classes, frames=frames, **kwargs)
         self.root, self.split, self.subset = root, int(split), subset
@@ -210,22 +197,7 @@ def _counts(root) -> dict[str, int]:
 
 def _check(root) -> list[str]:
     """Registry check: the videos, or the extracted frames when only ``ROOT/frames`` is there."""
-    frames = (not os.path.isdir(os.path.join(str(root), VIDEO_DIR))
-              and os.path.isdir(os.path.join(str(root), FRAMES_DIR)))
-    return check_layout(root, frames=frames)
+    return check_layout(root, frames=FOLDERS.only_frames(root))
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(
-        name="ucf101", title="UCF-101",
-        get="https://www.crcv.ucf.edu/data/UCF101.php: UCF101.rar + UCF101TrainTestSplits-RecognitionTask.zip",
-        layout="ROOT/UCF-101/<Class>/v_<Class>_gXX_cXX.avi\n"
-               "ROOT/ucfTrainTestlist/{classInd.txt, trainlist0{1,2,3}.txt, testlist0{1,2,3}.txt}\n"
-               "(or extracted frames: ROOT/frames/<Class>/<video stem>/*.jpg)",
-        check=_check,
-        counts=_counts))
-
-
-_register()
+register_dataset("ucf101", TITLE, GET, LAYOUT, check=_check, counts=_counts)

@@ -9,6 +9,8 @@ the rest of ``benchmark.data`` works without it.
 * :func:`count_frames`, :func:`write_video` (real encoded files; used by the tests).
 * :class:`CorruptVideo` -- raised, naming the path, for a file or folder that exists but cannot be
   decoded or holds no frame.  A path that does not exist raises ``FileNotFoundError`` instead.
+* :func:`open_video` / :func:`open_image` -- a video stream / an image whose read errors become
+  :class:`CorruptVideo`.
 
 Skipping corrupt samples (:class:`SkipCorrupt`)
 -----------------------------------------------
@@ -27,22 +29,31 @@ The exact rule of ``dataset[i]``:
 ``dataset.skipped_count == len(dataset.skipped)``.  With ``DataLoader(num_workers > 0)`` every
 worker process keeps its own ``skipped`` set (the main process's set is not updated); use
 ``num_workers=0`` or a :func:`scan_corrupt` pass when the count itself matters.
+
+A sample that reads several files (the frames of a window) uses :class:`SkipCorruptFiles`: the
+broken *file* is added to ``skipped`` (warning ``"skipping corrupt image <path>: <reason>"``) and every
+sample that uses it is passed over.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset
 
+from .layout import Need, find_hint, missing_lines
+
 __all__ = [
     "CorruptVideo", "read_video", "read_frames_dir", "count_frames", "write_video", "natural_key",
-    "SkipCorrupt", "VideoClassification", "scan_corrupt", "to_tensor", "find_hint", "IMAGE_PATTERNS",
+    "SkipCorrupt", "SkipCorruptFiles", "VideoClassification", "scan_corrupt", "to_tensor", "find_hint",
+    "IMAGE_PATTERNS", "open_video", "open_image", "SampleFolders", "missing_sample_lines",
 ]
 
 IMAGE_PATTERNS = ("*.jpg", "*.jpeg", "*.png")
@@ -63,6 +74,43 @@ def _av():
     except ImportError as e:  # pragma: no cover - depends on the machine
         raise ImportError("decoding video files needs PyAV: pip install av (the wheel ships FFmpeg)") from e
     return av
+
+
+@contextlib.contextmanager
+def open_video(path: str, threads: bool = False, catch_index_error: bool = True):
+    """``(container, stream)``: ``path`` opened with PyAV and its first video stream.
+
+    A file without a video stream, and PyAV / OS / decoding errors raised while opening it or inside
+    the ``with`` block (``IndexError`` too unless ``catch_index_error`` is false), raise
+    :class:`CorruptVideo` naming the path.  ``threads``: frame-threaded decoding (``"AUTO"``).
+    """
+    av = _av()
+    errors = (av.FFmpegError, OSError, ValueError, EOFError) + ((IndexError,) if catch_index_error else ())
+    try:
+        with av.open(path, mode="r") as container:
+            if not container.streams.video:
+                raise CorruptVideo(path, "no video stream")
+            stream = container.streams.video[0]
+            if threads:
+                stream.thread_type = "AUTO"
+            yield container, stream
+    except CorruptVideo:
+        raise
+    except errors as e:
+        raise CorruptVideo(path, f"{type(e).__name__}: {e}") from e
+
+
+@contextlib.contextmanager
+def open_image(path: str):
+    """The PIL image at ``path``; an unreadable or broken file, found when it is opened or while the
+    ``with`` block reads it, raises :class:`CorruptVideo` (``"unreadable image: <error>"``)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            yield im
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+        raise CorruptVideo(path, f"unreadable image: {type(e).__name__}: {e}") from e
 
 
 def natural_key(name: str):
@@ -92,39 +140,29 @@ def read_video(path, max_frames: int | None = None, stride: int = 1, start: int 
     path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"video file not found: {path}")
-    av = _av()
     out: np.ndarray | None = None  # grown by doubling: no list + np.stack copy (halves peak memory)
     n = 0
-    try:
-        with av.open(path, mode="r") as container:
-            if not container.streams.video:
-                raise CorruptVideo(path, "no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            known = int(stream.frames or 0)  # container's count (0: unknown); a guess, never trusted
-            expected = -(-(known - start) // stride) if known > start else 64
-            if max_frames is not None:
-                expected = min(expected, max_frames)
-            for i, frame in enumerate(container.decode(stream)):
-                if i < start or (i - start) % stride:
-                    continue
-                rgb = frame.to_ndarray(format="rgb24")
-                if out is None:
-                    out = np.empty((max(1, expected),) + rgb.shape, dtype=np.uint8)
-                elif rgb.shape != out.shape[1:]:
-                    raise CorruptVideo(path, f"frame size changes inside the video: {out.shape[1:]} -> {rgb.shape}")
-                if n == len(out):
-                    grown = np.empty((2 * n,) + out.shape[1:], dtype=np.uint8)
-                    grown[:n] = out
-                    out = grown
-                out[n] = rgb
-                n += 1
-                if max_frames is not None and n >= max_frames:
-                    break
-    except CorruptVideo:
-        raise
-    except (av.FFmpegError, OSError, ValueError, EOFError, IndexError) as e:
-        raise CorruptVideo(path, f"{type(e).__name__}: {e}") from e
+    with open_video(path, threads=True) as (container, stream):
+        known = int(stream.frames or 0)  # container's count (0: unknown); a guess, never trusted
+        expected = -(-(known - start) // stride) if known > start else 64
+        if max_frames is not None:
+            expected = min(expected, max_frames)
+        for i, frame in enumerate(container.decode(stream)):
+            if i < start or (i - start) % stride:
+                continue
+            rgb = frame.to_ndarray(format="rgb24")
+            if out is None:
+                out = np.empty((max(1, expected),) + rgb.shape, dtype=np.uint8)
+            elif rgb.shape != out.shape[1:]:
+                raise CorruptVideo(path, f"frame size changes inside the video: {out.shape[1:]} -> {rgb.shape}")
+            if n == len(out):
+                grown = np.empty((2 * n,) + out.shape[1:], dtype=np.uint8)
+                grown[:n] = out
+                out = grown
+            out[n] = rgb
+            n += 1
+            if max_frames is not None and n >= max_frames:
+                break
     if out is None or n == 0:
         raise CorruptVideo(path, "no decodable frame" + (f" at or after frame {start}" if start else ""))
     return out if n == len(out) else out[:n].copy()
@@ -187,22 +225,13 @@ def count_frames(path, pattern: str | None = None, decode: bool = False) -> int:
         return n
     if not os.path.isfile(path):
         raise FileNotFoundError(f"video file not found: {path}")
-    av = _av()
-    try:
-        with av.open(path, mode="r") as container:
-            if not container.streams.video:
-                raise CorruptVideo(path, "no video stream")
-            stream = container.streams.video[0]
-            if decode:
-                n = sum(1 for _ in container.decode(stream))
-            elif stream.frames and stream.frames > 0:
-                n = int(stream.frames)
-            else:
-                n = sum(1 for p in container.demux(stream) if p.size)
-    except CorruptVideo:
-        raise
-    except (av.FFmpegError, OSError, ValueError, EOFError, IndexError) as e:
-        raise CorruptVideo(path, f"{type(e).__name__}: {e}") from e
+    with open_video(path) as (container, stream):
+        if decode:
+            n = sum(1 for _ in container.decode(stream))
+        elif stream.frames and stream.frames > 0:
+            n = int(stream.frames)
+        else:
+            n = sum(1 for p in container.demux(stream) if p.size)
     if n == 0:
         raise CorruptVideo(path, "no frames")
     return n
@@ -253,28 +282,16 @@ def to_tensor(frames: np.ndarray, as_float: bool = False):
     return t.float().div_(255.0) if as_float else t
 
 
-def find_hint(root, name: str, max_depth: int = 3) -> str:
-    """`` (found NAME at P: is ROOT one level off?)`` when ``name`` lies a few levels below ``root``."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return ""
-    base_depth = root.rstrip(os.sep).count(os.sep)
-    for dirpath, dirnames, filenames in os.walk(root):
-        if dirpath.count(os.sep) - base_depth >= max_depth:
-            dirnames[:] = []
-        dirnames.sort()
-        if name in filenames or name in dirnames:
-            found = os.path.join(dirpath, name)
-            return f" (a {name} was found at {found}: move it to the expected place or fix ROOT)"
-    return ""
-
-
 class SkipCorrupt:
     """Mixin: ``__getitem__`` skips corrupt samples (rule in the module docstring).
 
     A subclass implements ``_load(index) -> dict`` (raising :class:`CorruptVideo` for a broken file)
     and ``_path(index) -> str``; it calls ``SkipCorrupt.__init__(self)`` (or sets ``self.skipped``).
+    A file found broken outside ``__getitem__`` (e.g. at construction) is recorded with ``_skip``.
     """
+
+    corrupt_noun = "video"            # the warning: "skipping corrupt <noun> <path>: <reason>"
+    all_corrupt = "are corrupt"       # the error: "all <n> samples <all_corrupt> (e.g. ...)"
 
     def __init__(self):
         self.skipped: set[str] = set()
@@ -289,6 +306,20 @@ class SkipCorrupt:
     def _load(self, index: int) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _paths(self, index: int) -> list[str]:
+        """The files sample ``index`` reads: it is passed over when one of them is in ``skipped``."""
+        return [self._path(index)]
+
+    def _corrupt_path(self, index: int, error: CorruptVideo) -> str:
+        """The path that goes into ``skipped`` when loading sample ``index`` raised ``error``."""
+        return self._path(index)
+
+    def _skip(self, path: str, reason, stacklevel: int = 2) -> None:
+        """Add ``path`` to ``skipped`` with the warning; ``stacklevel`` counts from the caller of ``_skip``."""
+        self.skipped.add(path)
+        warnings.warn(f"skipping corrupt {self.corrupt_noun} {path}: {reason}", RuntimeWarning,
+                      stacklevel=stacklevel + 1)
+
     def __getitem__(self, index: int) -> dict:
         n = len(self)
         if n == 0:
@@ -301,15 +332,27 @@ class SkipCorrupt:
             self.skipped = set()
         for k in range(n):
             i = (index + k) % n
-            path = self._path(i)
-            if path in self.skipped:
+            if any(p in self.skipped for p in self._paths(i)):
                 continue
             try:
                 return self._load(i)
             except CorruptVideo as e:
-                self.skipped.add(path)
-                warnings.warn(f"skipping corrupt video {path}: {e.reason or e}", RuntimeWarning, stacklevel=2)
-        raise RuntimeError(f"all {n} samples are corrupt (e.g. {sorted(self.skipped)[:3]})")
+                self._skip(self._corrupt_path(i, e), e.reason or e)
+        raise RuntimeError(f"all {n} samples {self.all_corrupt} (e.g. {sorted(self.skipped)[:3]})")
+
+
+class SkipCorruptFiles(SkipCorrupt):
+    """:class:`SkipCorrupt` keyed by the broken *file* of samples that read several (``_paths(i)`` lists
+    them): the path the :class:`CorruptVideo` names is skipped, and so every sample that uses it."""
+
+    corrupt_noun = "image"
+    all_corrupt = "use a corrupt file"
+
+    def _paths(self, index: int) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _corrupt_path(self, index: int, error: CorruptVideo) -> str:
+        return error.path
 
 
 def scan_corrupt(dataset: SkipCorrupt, indices: Iterable[int] | None = None) -> set[str]:
@@ -400,6 +443,41 @@ class VideoClassification(SkipCorrupt, Dataset):
 def sample_exists(path: str, frames: bool) -> bool:
     """A listed sample is a video file, or (extracted frames) a folder of frames."""
     return os.path.isdir(path) if frames else os.path.isfile(path)
+
+
+def missing_sample_lines(paths: Iterable[str], frames: bool, listed_in: str, how_to_get: str) -> list[str]:
+    """Check problems for the listed samples that do not exist (each path once, in listed order):
+    ``missing video P (listed in <listed_in>); <how_to_get>`` (``frame folder`` with ``frames``) for the
+    first :data:`layout.MAX_LISTED`, then a count."""
+    seen, missing = set(), []
+    for p in paths:
+        if p not in seen:
+            seen.add(p)
+            if not sample_exists(p, frames):
+                missing.append(p)
+    return missing_lines(missing, len(seen), "frame folder" if frames else "video", listed_in, how_to_get)
+
+
+@dataclass(frozen=True)
+class SampleFolders:
+    """Where a video classification set keeps its samples under ROOT: encoded videos in ``video``
+    (``video_pattern`` inside), or extracted frames in ``frames`` (``frames_pattern`` inside)."""
+    video: str
+    video_pattern: str
+    frames_pattern: str
+    frames: str = "frames"
+
+    def need(self, root: str, frames: bool, how_to_get: str) -> Need:
+        """The sample folder as a :class:`layout.Need` (the fix for missing frames: extract them)."""
+        folder = os.path.join(root, self.frames if frames else self.video)
+        pattern = self.frames_pattern if frames else self.video_pattern
+        fix = "extract the frames of every video into it" if frames else how_to_get
+        return Need(folder, folder=True, expected=f" (expected {os.path.join(folder, pattern)})", fix=f"Fix: {fix}")
+
+    def only_frames(self, root) -> bool:
+        """ROOT holds extracted frames and no video folder (what the registry check then checks)."""
+        return (not os.path.isdir(os.path.join(str(root), self.video))
+                and os.path.isdir(os.path.join(str(root), self.frames)))
 
 
 def keep_existing(title: str, listed: list[tuple[str, int]], frames: bool, what: str, how_to_get: str):

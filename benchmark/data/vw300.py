@@ -39,7 +39,9 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from .video import CorruptVideo, SkipCorrupt, find_hint, read_video, to_tensor
+from .layout import Report, find_hint
+from .registry import register_dataset
+from .video import CorruptVideo, SkipCorrupt, read_video, to_tensor
 
 __all__ = [
     "TRAIN_IDS", "TEST1_IDS", "TEST2_IDS", "TEST3_IDS", "SPLITS", "NUM_POINTS",
@@ -75,16 +77,10 @@ LAYOUT = ("ROOT/<video id>/vid.avi\n"
 _PTS_NAME = re.compile(r"^(\d+)\.pts$")
 
 
-
-def _where(root) -> str:
-    return (f"  root: {root}\n"
-            f"  expected: {os.path.join(str(root), '<video id>', 'vid.avi')} and "
-            f"{os.path.join(str(root), '<video id>', 'annot', '<frame:06d>.pts')}\n"
-            f"  get: {GET}")
-
-
-def _not_found(root, what: str) -> FileNotFoundError:
-    return FileNotFoundError(f"300VW: {what}\n{_where(root)}")
+def _report(root) -> Report:
+    r = str(root)
+    return Report("300VW", r, f"{os.path.join(r, '<video id>', 'vid.avi')} and "
+                              f"{os.path.join(r, '<video id>', 'annot', '<frame:06d>.pts')}", GET)
 
 
 # --------------------------------------------------------------------------- landmarks
@@ -177,34 +173,34 @@ def _runs(nums: Sequence[int]) -> list[list[int]]:
 
 def check_layout(root) -> list[str]:
     """Problems with a 300VW copy under ``root`` (empty: fine); each names a file and the fix."""
-    root = str(root)
-    if not os.path.isdir(root):
-        return [f"300VW: folder {root} not found\n{_where(root)}"]
+    return _report(root).run(str(root), _check_videos)
+
+
+def _check_videos(root: str, report: Report) -> None:
     ids = video_ids(root)
     if not ids:
-        return [f"300VW: no video found: expected {os.path.join(root, '001', 'vid.avi')} "
-                f"(pattern {os.path.join(root, '<video id>', 'vid.avi')})\n{_where(root)}"]
-    problems: list[str] = []
+        report.add(f"no video found: expected {os.path.join(root, '001', 'vid.avi')} "
+                   f"(pattern {os.path.join(root, '<video id>', 'vid.avi')})")
+        return
     for vid in ids:
         avi = os.path.join(root, vid, "vid.avi")
         if not os.path.isfile(avi):
-            problems.append(f"300VW: missing {avi}\n{_where(root)}")
+            report.add(f"missing {avi}")
         nums = _annot_numbers(root, vid)
         if not nums:
-            problems.append(f"300VW: no annotations: expected {_pts_path(root, vid, 1)} "
-                            f"(pattern {os.path.join(root, vid, 'annot', '<frame:06d>.pts')})\n{_where(root)}")
+            report.add(f"no annotations: expected {_pts_path(root, vid, 1)} "
+                       f"(pattern {os.path.join(root, vid, 'annot', '<frame:06d>.pts')})")
             continue
         if nums[0] != 1 or len(_runs(nums)) > 1:
             missing = sorted(set(range(1, nums[-1] + 1)) - set(nums))[:5]
-            problems.append(f"300VW: missing {_pts_path(root, vid, missing[0])} (gaps in the annotation numbering: "
-                            f"{[f'{m:06d}.pts' for m in missing]})\n{_where(root)}")
+            report.add(f"missing {_pts_path(root, vid, missing[0])} (gaps in the annotation numbering: "
+                       f"{[f'{m:06d}.pts' for m in missing]})")
         try:
             pts = read_pts(_pts_path(root, vid, nums[0]))
             if pts.shape != (NUM_POINTS, 2):
-                problems.append(f"300VW: {_pts_path(root, vid, nums[0])} holds {len(pts)} points, expected 68\n{_where(root)}")
+                report.add(f"{_pts_path(root, vid, nums[0])} holds {len(pts)} points, expected 68")
         except (OSError, ValueError, UnicodeDecodeError) as e:
-            problems.append(f"300VW: {e}\n{_where(root)}")
-    return problems
+            report.add(str(e))
 
 
 def _counts(root) -> dict[str, int]:
@@ -239,7 +235,7 @@ class VW300(SkipCorrupt, Dataset):
         SkipCorrupt.__init__(self)
         root = str(root)
         if not os.path.isdir(root):
-            raise _not_found(root, f"folder {root} not found")
+            raise _report(root).not_found(f"folder {root} not found")
         found = video_ids(root)
         if ids is not None:
             wanted = [str(i) for i in ids]
@@ -251,9 +247,9 @@ class VW300(SkipCorrupt, Dataset):
             raise ValueError(f"unknown 300VW split {split!r}; use one of {sorted(SPLITS) + ['all']} or ids=")
         present = [v for v in wanted if v in set(found)]
         if not present:
-            raise _not_found(root, f"none of the {len(wanted)} videos of split {split!r} found, e.g. "
-                                   f"{os.path.join(root, wanted[0] if wanted else '001', 'vid.avi')}"
-                                   + find_hint(root, "vid.avi"))
+            raise _report(root).not_found(f"none of the {len(wanted)} videos of split {split!r} found, e.g. "
+                                          f"{os.path.join(root, wanted[0] if wanted else '001', 'vid.avi')}"
+                                          + find_hint(root, "vid.avi"))
         if clip_len is not None and clip_len < 1:
             raise ValueError("clip_len must be >= 1 or None")
         if frame_stride < 1:
@@ -313,11 +309,5 @@ class VW300(SkipCorrupt, Dataset):
         return f"VW300(root={self.root!r}, split={self.split!r}, videos={len(self.videos)}, clips={len(self)})"
 
 
-def _register() -> None:
-    from .registry import DatasetInfo, register
-
-    register(DatasetInfo(name="vw300", title="300VW (300 Videos in the Wild, 68 face landmarks)", get=GET,
-                         layout=LAYOUT, check=check_layout, counts=_counts))
-
-
-_register()
+register_dataset("vw300", "300VW (300 Videos in the Wild, 68 face landmarks)", GET, LAYOUT, check=check_layout,
+                 counts=_counts)

@@ -1,6 +1,7 @@
 """How a long sequence of T frames is cut into the clips a deep RNN is trained on.
 
-Every function returns a list of ``(start, stop)`` half-open frame ranges.
+Every function returns a list of ``(start, stop)`` half-open frame ranges. ``clip_plan`` is the one
+planner the tasks use: it reads a run's ``scheme`` and ``scheme_kw`` and calls one of the others.
 
 - ``full_sequence``: one clip, the whole sequence (full BPTT).
 - ``plain_clips``: disjoint short clips (the "simple sampling" baseline of deeprnn Fig. 4, row 2): no
@@ -18,6 +19,44 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+SCHEMES = ("bptt", "clips", "overlap", "ltsc")
+
+
+def clip_plan(scheme: str, kw: dict, T: int, allowed: tuple = SCHEMES, task: str = "") -> list[tuple[int, int]]:
+    """The clips a sequence of T frames is trained on under ``RunConfig.scheme`` / ``scheme_kw`` (``kw``):
+
+    - ``bptt``: the whole sequence; ``clips``: disjoint clips of ``clip_len``;
+    - ``ltsc``: scs eqs. 21-22, clips of ``clip_len`` sharing ``overlap`` frames (default 25% of a clip);
+    - ``overlap``: the released Overlap Coherence plan (``clip_len``, ``clips``, ``overlap_rate`` 0.25), or
+      with ``random`` the paper's random clips (``min_len`` default half a clip), seeded from torch's RNG.
+
+    ``allowed``: the schemes the calling task trains with; any other is one clear error naming them."""
+    if scheme not in allowed:
+        raise ValueError(f"task {task!r} trains with scheme {' or '.join(map(repr, allowed))}, got {scheme!r}")
+    if scheme == "bptt":
+        return full_sequence(T)
+    L = int(kw["clip_len"])
+    if scheme == "clips":
+        return plain_clips(T, L)
+    if scheme == "ltsc":
+        return ltsc_partition(T, L, kw.get("overlap", max(1, round(L * 0.25))))
+    if kw.get("random"):
+        import torch
+
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # from the seeded torch RNG
+        return random_overlap_clips(T, kw.get("min_len", max(2, L // 2)), L, rng)
+    return overlap_clips(T, L, kw.get("clips"), kw.get("overlap_rate", 0.25))
+
+
+def backward_terms(terms, n: int) -> float:
+    """Back-propagate each clip's loss term / ``n`` as it comes (one clip's graph held at a time: memory flat
+    in the sequence length, the gradients of the mean of the terms); returns that mean's value."""
+    total = 0.0
+    for term in terms:
+        (term / n).backward()
+        total += term.item() / n
+    return total
 
 
 def full_sequence(T: int) -> list[tuple[int, int]]:

@@ -31,90 +31,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from models import create_model
 
+from ..analysis.gesture_scores import fused_accuracy, scores  # noqa: F401  (re-export)
 from ..config import RunConfig
-from .standin import cached_state, copy_fc_layers, standin_dir
-from ..metrics import ctc_accuracy, ctc_greedy_decode
-
-BLANK = 0
-MIN_CLIP_LEN = 16  # the registered C3D nets: 16 -> 8 -> 4 -> 2 -> 1 through pool2..pool5
-
-
-def clip_sequence(frames: torch.Tensor, clip_len: int, stride: int | None = None) -> torch.Tensor:
-    """(T, C, H, W) frames -> (S, C, clip_len, H, W) clips starting at 0, stride, 2 stride, ...; the last
-    clip ends at or after frame T - 1 (the tail padded by repeating the last frame)."""
-    stride = int(stride or clip_len)
-    if clip_len < 1 or stride < 1:
-        raise ValueError(f"clip_len and stride must be positive, got {clip_len}, {stride}")
-    T = frames.shape[0]
-    if T == 0:
-        raise ValueError("clip_sequence: empty video")
-    S = 1 + max(0, math.ceil((T - clip_len) / stride))
-    need = (S - 1) * stride + clip_len
-    if need > T:
-        frames = torch.cat([frames, frames[-1:].expand(need - T, *frames.shape[1:])])
-    clips = torch.stack([frames[s * stride: s * stride + clip_len] for s in range(S)])  # (S, L, C, H, W)
-    return clips.transpose(1, 2).contiguous()
-
-
-class GestureClips(Dataset):
-    """Wraps a gesture data set: item -> ``{"clips": (S, 3, L, H, W) float, "targets": (K,) int64 labels
-    (c + 1), "target_length": int}``; forwards ``source`` / ``fingerprint`` / ``num_classes``."""
-
-    def __init__(self, base, clip_len: int, clip_stride: int | None = None, pixel_scale: float = 1.0,
-                 pixel_mean: float = 0.5, num_classes: int | None = None):
-        self.base, self.clip_len, self.clip_stride = base, int(clip_len), clip_stride
-        self.pixel_scale, self.pixel_mean = float(pixel_scale), float(pixel_mean)
-        self.num_classes = int(num_classes if num_classes is not None else base.num_classes)
-        self.source = getattr(base, "source", type(base).__name__)
-        self.skipped_count = 0
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def fingerprint(self):
-        return self.base.fingerprint() if hasattr(self.base, "fingerprint") else None
-
-    def __getitem__(self, i):
-        item = self.base[i]
-        self.skipped_count = getattr(self.base, "skipped_count", 0)
-        frames = item["frames"].float()
-        if frames.shape[1] == 1:  # grey -> 3 channels
-            frames = frames.expand(-1, 3, -1, -1)
-        frames = frames * self.pixel_scale - self.pixel_mean
-        if "targets" in item:  # built-in stand-in: padded label sequence (c + 1), 0 = padding
-            k = int(item["target_length"])
-            targets = item["targets"][:k].long()
-        else:                  # NVGesture: one gesture per video, label 0..24
-            targets = torch.tensor([int(item["label"]) + 1])
-        return {"clips": clip_sequence(frames, self.clip_len, self.clip_stride), "targets": targets,
-                "target_length": len(targets)}
-
-
-def collate_gestures(items: list[dict]) -> dict:
-    """Pads the clip axis (repeating each video's last clip; ``input_lengths`` keeps the true counts) and
-    the targets (0-padded, ``target_lengths``)."""
-    S = max(it["clips"].shape[0] for it in items)
-    K = max(1, max(int(it["target_length"]) for it in items))
-    clips, targets = [], torch.zeros(len(items), K, dtype=torch.long)
-    for b, it in enumerate(items):
-        c = it["clips"]
-        if c.shape[0] < S:
-            c = torch.cat([c, c[-1:].expand(S - c.shape[0], *c.shape[1:])])
-        clips.append(c)
-        targets[b, : int(it["target_length"])] = it["targets"]
-    return {"clips": torch.stack(clips), "targets": targets,
-            "input_lengths": torch.tensor([it["clips"].shape[0] for it in items], dtype=torch.long),
-            "target_lengths": torch.tensor([int(it["target_length"]) for it in items], dtype=torch.long)}
+from ..data.gesture_clips import (BLANK, MIN_CLIP_LEN, GestureClips, LimitedSubset,  # noqa: F401  (re-export)
+                                  clip_sequence, collate_gestures, standin_clips)
+from ..metrics import ctc_accuracy
+from .standin import cached_state, copy_fc_layers, fit, standin_dir
+from .task import Task, register_task
 
 
 def datasets(cfg: RunConfig):
@@ -141,21 +72,9 @@ def datasets(cfg: RunConfig):
     for split, limit in (("train", kw.get("n_train")), ("test", kw.get("n_test"))):
         ds = NVGesture(cfg.data_root, split, **real)
         if limit is not None:
-            ds = _LimitedSubset(ds, range(min(int(limit), len(ds))))
+            ds = LimitedSubset(ds, range(min(int(limit), len(ds))))
         out.append(GestureClips(ds, num_classes=NUM_CLASSES, **clip))
     return tuple(out)
-
-
-class _LimitedSubset(torch.utils.data.Subset):
-    """A Subset that still reports the wrapped loader's source and skipped-file count."""
-
-    @property
-    def source(self):
-        return getattr(self.dataset, "source", type(self.dataset).__name__)
-
-    @property
-    def skipped_count(self):
-        return getattr(self.dataset, "skipped_count", 0)
 
 
 def make_model(cfg: RunConfig, num_classes: int, pretrained: bool = True) -> torch.nn.Module:
@@ -183,7 +102,7 @@ def make_model(cfg: RunConfig, num_classes: int, pretrained: bool = True) -> tor
     return model
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     return make_model(cfg, train_set.num_classes), train_set, test_set, collate_gestures
 
@@ -222,26 +141,6 @@ def cache_dir() -> Path:
     return standin_dir("gesture")
 
 
-def standin_clips(spec: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Clips of ``spec["clip_len"]`` frames every ``clip_len // 2`` frames of stand-in gesture videos drawn
-    with their own data seed (``spec["seed"]``, 1000: disjoint from every task draw), each labelled with
-    the gesture covering most of its frames (c + 1) or 0 (none)."""
-    from ..data.builtin_standins import GESTURES, GestureSequences
-
-    L = int(spec.get("clip_len", MIN_CLIP_LEN))
-    data = GestureSequences("train", n=int(spec["n"]), T=int(spec["T"]), size=int(spec["size"]),
-                            num_classes=int(spec.get("num_classes", len(GESTURES))),
-                            max_gestures=int(spec.get("max_gestures", 1)), seed=int(spec.get("seed", 1000)))
-    frames = torch.from_numpy(data.frames)                       # (N, T, 1, S, S)
-    labels = torch.from_numpy(data.frame_labels)                 # (N, T)
-    starts = range(0, data.frames.shape[1] - L + 1, max(1, L // 2))
-    x = torch.stack([frames[:, a:a + L] for a in starts], 1).flatten(0, 1)       # (M, L, 1, S, S)
-    lab = torch.stack([labels[:, a:a + L] for a in starts], 1).flatten(0, 1)     # (M, L)
-    counts = F.one_hot(lab, data.num_classes + 1)[:, :, 1:].sum(1)               # gesture frames per class
-    y = torch.where(counts.max(1).values > 0, counts.argmax(1) + 1, torch.zeros_like(counts[:, 0]))
-    return x.transpose(1, 2).contiguous(), y                                     # (M, 1, L, S, S), (M,)
-
-
 def pretrain_standin(spec: dict, width: float, norm: str | None = None) -> dict:
     """A stand-in for the Sports1M C3D weights at a narrow ``width`` (none exist): the narrow C3D trained
     as a clip classifier (pool5 -> fc6 -> fc7 -> a new output layer; dropout off) on ``standin_clips``
@@ -256,17 +155,13 @@ def pretrain_standin(spec: dict, width: float, norm: str | None = None) -> dict:
         net = bb.c3d(width=width, drop_rate=0.0, num_classes=int(y.max()) + 1)
         if norm == "bn":
             add_c3d_batchnorm(net)
-        params = list(net.parameters())
-        opt = torch.optim.Adam(params, lr=float(spec["lr"]))
         net.train()
-        for _ in range(int(spec["steps"])):
-            idx = torch.randint(0, len(x), (int(spec["batch"]),))
+
+        def step_loss(idx: torch.Tensor) -> torch.Tensor:
             clips = x[idx].expand(-1, 3, -1, -1, -1) - 0.5        # the task's input (grey -> 3, centred)
-            value = F.cross_entropy(net(clips, tap="logits"), y[idx])
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            torch.nn.utils.clip_grad_value_(params, 5.0)
-            opt.step()
+            return F.cross_entropy(net(clips, tap="logits"), y[idx])
+
+        fit(list(net.parameters()), spec, len(x), step_loss)
     return {k: v.detach().clone() for k, v in net.state_dict().items() if not k.startswith("fc8.")}
 
 
@@ -320,18 +215,6 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
     return ctc_loss(logits, batch["targets"], batch["input_lengths"], batch["target_lengths"])
 
 
-def scores(logits: torch.Tensor, batch: dict) -> dict:
-    """Decoded sequences, targets and the per-video averaged-probability class of a batch's logits."""
-    log_probs = logits.float().log_softmax(-1)
-    decoded, targets, avg_cls = [], [], []
-    for b in range(logits.shape[0]):
-        n, k = int(batch["input_lengths"][b]), int(batch["target_lengths"][b])
-        decoded.append(ctc_greedy_decode(log_probs[b, :n], blank=BLANK))
-        targets.append(batch["targets"][b, :k].tolist())
-        avg_cls.append(int(log_probs[b, :n, 1:].exp().mean(0).argmax()) + 1)
-    return {"decoded": decoded, "targets": targets, "avg_class": avg_cls}
-
-
 @torch.no_grad()
 def evaluate(model, test_set, cfg: RunConfig) -> dict:
     model.eval()
@@ -361,40 +244,10 @@ def is_done(runs_root, cfg: RunConfig) -> bool:
     return run_status(run_dir(runs_root, cfg)) == "done"
 
 
-def load_trained(runs_root, cfg: RunConfig):
-    """The model of a finished run, from its checkpoint (eval mode), and its test set."""
-    from ..results import run_dir
-    from .checkpoint import read_checkpoint
-    from .loop import CHECKPOINT_FILE
-
+def test_model(cfg: RunConfig):
+    """The untrained model (no stand-in weights) and the test set, for a finished run's weights."""
     _, test_set = datasets(cfg)
-    model = make_model(cfg, test_set.num_classes, pretrained=False)
-    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), test_set
+    return make_model(cfg, test_set.num_classes, pretrained=False), test_set
 
 
-@torch.no_grad()
-def fused_accuracy(runs_root, cfgs: list[RunConfig], batch_size: int = 8) -> float:
-    """Accuracy (%) of late fusion: the clip-wise class probabilities of several trained runs (e.g. the
-    colour and the depth stream, prernn Table 6) averaged, then decoded and scored like ``evaluate``.
-    The runs' test sets must hold the same videos in the same order (same targets, same clip counts)."""
-    loaded = [load_trained(runs_root, c) for c in cfgs]
-    n = len(loaded[0][1])
-    if any(len(t) != n for _, t in loaded):
-        raise ValueError(f"fused runs have test sets of different sizes: {[len(t) for _, t in loaded]}")
-    decoded, targets = [], []
-    for i in range(0, n, batch_size):
-        idx = range(i, min(i + batch_size, n))
-        probs, batch = 0.0, None
-        for model, test_set in loaded:
-            b = collate_gestures([test_set[j] for j in idx])
-            if batch is not None and not (torch.equal(b["targets"], batch["targets"])
-                                          and torch.equal(b["input_lengths"], batch["input_lengths"])):
-                raise ValueError(f"fused runs disagree on the targets or clip counts of test videos {list(idx)}")
-            batch = b
-            probs = probs + model(b["clips"]).float().softmax(-1) / len(loaded)
-        s = scores(probs.log(), batch)
-        decoded += s["decoded"]
-        targets += s["targets"]
-    return 100.0 * ctc_accuracy(decoded, targets)
+TASK = register_task(Task("gesture", build=build, loss=loss, evaluate=evaluate, test_model=test_model))

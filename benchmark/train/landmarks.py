@@ -19,9 +19,9 @@
   paper prernn cites [7]; prernn does not print it) as ``test_auc`` in [0, 1] like Table 2, the mean error
   ``test_nme``, the failure rate ``test_failure`` (error > max_error) and ``test_loss``.
   ``save_outputs`` writes every test frame's error to ``errors.npy`` in the run directory when training
-  ends; ``run_errors(runs_root, cfg)`` reads it (or computes it once from the checkpoint and caches it),
-  so the CED figures need no retraining; ``gate_activations`` replays a model step by step and returns
-  every gate's activations (Fig. 2).
+  ends; ``run_errors(runs_root, cfg)`` reads it (``benchmark.analysis.landmark_errors``), so the CED
+  figures need no retraining; ``gate_activations`` (``benchmark.analysis.landmark_gates``) replays a model
+  step by step and returns every gate's activations (Fig. 2).
 - Pretrained VGG16: ``model_kw["pretrained"]`` is passed on (``True`` = ImageNet weights via timm, width 1
   only) unless it is a dict: then a stand-in is trained once and cached (``pretrain_standin``,
   ``standin_weights``) and copied into the net's trunk, fc6/fc7 and every PreRNN gate projection made from
@@ -30,9 +30,9 @@
   68-point faces animated and rendered; options ``n_train``, ``n_test``, ``T``, ``size``, ``source``,
   ``seed``). ``dataset="vw300"``: :class:`benchmark.data.vw300.VW300` clips of ``T`` frames split 80% / 20%
   by video (prernn 4.1 follows [19]; the ids are not published: ``vw300.ratio_split`` with ``split_seed``),
-  each frame cropped to the face by :class:`FaceCrops` (the paper runs a Faster R-CNN face detector; offline
-  we crop the ground-truth landmarks' box enlarged by ``margin``, a documented stand-in) and resized to
-  ``size`` x ``size``. ``n_train`` / ``n_test`` cap the number of clips (evenly spaced).
+  each frame cropped to the face by :class:`benchmark.data.landmark_sets.FaceCrops` (the paper runs a Faster
+  R-CNN face detector; offline we crop the ground-truth landmarks' box enlarged by ``margin``, a documented
+  stand-in) and resized to ``size`` x ``size``. ``n_train`` / ``n_test`` cap the number of clips (evenly spaced).
 """
 from __future__ import annotations
 
@@ -41,91 +41,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from torch.utils.data import Dataset
 
 from models import create_model
 
+from ..analysis.landmark_errors import (ERRORS_FILE, MAX_ERROR, frame_errors, run_errors,  # noqa: F401  (re-export)
+                                        summarise, write_errors)
+from ..analysis.landmark_gates import gate_activations, saturation  # noqa: F401  (re-export)
 from ..config import RunConfig
-from .standin import cached_state, copy_fc_layers, standin_dir
-from ..metrics import ced_auc, normalised_mean_error
+from ..data.landmark_sets import (IMAGENET_MEAN, IMAGENET_STD, NUM_POINTS, FaceCrops,  # noqa: F401  (re-export)
+                                  IndexSubset, denormalise, evenly, inputs, mean_shape, normalise)
+from .standin import cached_state, copy_fc_layers, fit, standin_dir
+from .task import Task, register_task
 
-NUM_POINTS = 68
 NUM_OUTPUTS = 2 * NUM_POINTS
-MAX_ERROR = 0.08          # AUC threshold (300VW, Chrysos et al. 2017; prernn does not state it)
-ERRORS_FILE = "errors.npy"
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HEAD_INITS = ("mean_shape", "default")
-
-
-# ------------------------------------------------------------------------------------------- data
-class FaceCrops(Dataset):
-    """Per-frame face crops of a landmark-video dataset (items with ``frames`` (T, C, H, W) in [0, 1] and
-    pixel ``landmarks`` (T, 68, 2)): the square around the frame's landmark box, its side
-    ``(1 + margin) * max(box width, box height)``, resized (bilinear) to ``size`` x ``size``; pixels
-    outside the frame are 0. The landmarks and inter-ocular distances follow the crop.
-
-    A stand-in for the paper's Faster R-CNN face detector, which cannot run offline.
-    """
-
-    def __init__(self, base: Dataset, size: int, margin: float = 0.3):
-        self.base, self.size, self.margin = base, int(size), float(margin)
-        self.source = f"{getattr(base, 'source', type(base).__name__)} face crops (landmark box + {margin:g})"
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def boxes(self, landmarks: torch.Tensor) -> torch.Tensor:
-        """(T, 3): the crop's left, top and side of every frame."""
-        lo, hi = landmarks.min(dim=1).values, landmarks.max(dim=1).values
-        side = (hi - lo).max(dim=1).values * (1 + self.margin)
-        centre = (lo + hi) / 2
-        return torch.cat([centre - side[:, None] / 2, side[:, None]], dim=1)
-
-    def crop(self, frames: torch.Tensor, landmarks: torch.Tensor):
-        T, _, H, W = frames.shape
-        box = self.boxes(landmarks)
-        u = (torch.arange(self.size, dtype=torch.float32) + 0.5) / self.size     # output pixel centres, 0..1
-        xs = box[:, None, 0] + u[None] * box[:, None, 2]                             # (T, size) input x
-        ys = box[:, None, 1] + u[None] * box[:, None, 2]
-        grid = torch.stack([(2 * xs / W - 1)[:, None, :].expand(T, self.size, self.size),
-                            (2 * ys / H - 1)[:, :, None].expand(T, self.size, self.size)], dim=-1)
-        out = F.grid_sample(frames, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-        lm = (landmarks - box[:, None, :2]) * (self.size / box[:, None, 2:3])
-        return out, lm
-
-    def __getitem__(self, i):
-        item = dict(self.base[i])
-        item["frames"], item["landmarks"] = self.crop(item["frames"], item["landmarks"].float())
-        lm = item["landmarks"]
-        item["interocular"] = (lm[:, 36] - lm[:, 45]).norm(dim=-1)
-        return item
-
-    def fingerprint(self) -> str | None:
-        return getattr(self.base, "fingerprint", lambda: None)()
-
-
-class _Subset(Dataset):
-    def __init__(self, base: Dataset, indices):
-        self.base, self.indices = base, list(indices)
-        self.source = getattr(base, "source", type(base).__name__)
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, i):
-        return self.base[self.indices[i]]
-
-    @property
-    def skipped_count(self):
-        return getattr(self.base, "skipped_count", 0)
-
-
-def _evenly(n_total: int, n: int | None) -> list[int]:
-    if n is None or n >= n_total:
-        return list(range(n_total))
-    return sorted(set(np.linspace(0, n_total - 1, n).round().astype(int).tolist()))
 
 
 def datasets(cfg: RunConfig, test_only: bool = False):
@@ -147,41 +76,8 @@ def datasets(cfg: RunConfig, test_only: bool = False):
         base = VW300(cfg.data_root, ids=ids, clip_len=kw["T"], clip_stride=kw.get("clip_stride"),
                      frame_stride=kw.get("frame_stride", 1))
         crops = FaceCrops(base, kw["size"], kw.get("margin", 0.3))
-        out.append(_Subset(crops, _evenly(len(crops), n)))
+        out.append(IndexSubset(crops, evenly(len(crops), n)))
     return tuple(out)
-
-
-def mean_shape(train_set) -> np.ndarray:
-    """(68, 2) mean landmarks of the training set, in normalised coordinates."""
-    if hasattr(train_set, "landmarks") and hasattr(train_set, "frames"):  # built-in: arrays in memory
-        size = train_set.frames.shape[-1]
-        return 2 * train_set.landmarks.reshape(-1, NUM_POINTS, 2).mean(0) / size - 1
-    acc, n = np.zeros((NUM_POINTS, 2)), 0
-    for i in _evenly(len(train_set), 64):  # a real set: a sample of clips
-        item = train_set[i]
-        acc += normalise(item["landmarks"], item["frames"].shape[-2:]).mean(0).numpy()
-        n += 1
-    return acc / max(n, 1)
-
-
-def normalise(landmarks: torch.Tensor, hw) -> torch.Tensor:
-    """Pixel (..., 68, 2) -> normalised coordinates in [-1, 1] over the frame (2 x / W - 1, 2 y / H - 1)."""
-    H, W = int(hw[0]), int(hw[1])
-    return 2 * landmarks / landmarks.new_tensor([W, H]) - 1
-
-
-def denormalise(coords: torch.Tensor, hw) -> torch.Tensor:
-    H, W = int(hw[0]), int(hw[1])
-    return (coords + 1) * coords.new_tensor([W, H]) / 2
-
-
-def inputs(frames: torch.Tensor) -> torch.Tensor:
-    """(B, T, C, H, W) in [0, 1] -> 3-channel ImageNet-normalised frames."""
-    if frames.shape[2] == 1:
-        frames = frames.expand(-1, -1, 3, -1, -1)
-    mean = frames.new_tensor(IMAGENET_MEAN).view(1, 1, 3, 1, 1)
-    std = frames.new_tensor(IMAGENET_STD).view(1, 1, 3, 1, 1)
-    return (frames - mean) / std
 
 
 # ------------------------------------------------------------------------------------------- model
@@ -246,18 +142,14 @@ def pretrain_standin(spec: dict, width: float) -> dict:
         with torch.no_grad():
             out.weight.mul_(0.1)
             out.bias.copy_(y.mean(0).reshape(-1))
-        params = list(net.parameters()) + list(out.parameters())
-        opt = torch.optim.Adam(params, lr=spec["lr"])
         net.train()
-        for _ in range(spec["steps"]):
-            idx = torch.randint(0, len(x), (spec["batch"],))
+
+        def step_loss(idx: torch.Tensor) -> torch.Tensor:
             frames = x[idx].float().div_(255.0)[:, None]                                     # (B, 1, 1, H, W)
             pred = out(net(inputs(frames).flatten(0, 1))).view(-1, NUM_POINTS, 2)
-            value = l2_loss(pred[:, None], y[idx][:, None])
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            torch.nn.utils.clip_grad_value_(params, 5.0)
-            opt.step()
+            return l2_loss(pred[:, None], y[idx][:, None])
+
+        fit(list(net.parameters()) + list(out.parameters()), spec, len(x), step_loss)
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
@@ -301,7 +193,7 @@ def make_model(cfg: RunConfig, pretrained: bool = True) -> nn.Module:
     return model
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     model = make_model(cfg)
     init_head(model, mean_shape(train_set), cfg.data_kw.get("head_init", "mean_shape"))
@@ -348,20 +240,6 @@ def predict(model, dataset, batch_size: int = 16):
     return torch.cat(preds), torch.cat(gts), torch.cat(iods), sum(losses) / max(len(dataset), 1)
 
 
-def frame_errors(pred, gt, interocular=None) -> np.ndarray:
-    """Per-frame normalised point-to-point errors of (N, T, 68, 2) predictions, flattened to (N * T,)."""
-    p = torch.as_tensor(pred).reshape(-1, NUM_POINTS, 2)
-    g = torch.as_tensor(gt).reshape(-1, NUM_POINTS, 2)
-    d = None if interocular is None else torch.as_tensor(interocular).reshape(-1)
-    return normalised_mean_error(p, g, d)
-
-
-def summarise(errors: np.ndarray, max_error: float = MAX_ERROR) -> dict:
-    e = np.asarray(errors, np.float64)
-    return {"test_auc": ced_auc(e, max_error), "test_nme": float(e.mean()),
-            "test_failure": float((e > max_error).mean())}
-
-
 def evaluate(model, test_set, cfg: RunConfig) -> dict:
     was = model.training
     model.eval()
@@ -371,23 +249,10 @@ def evaluate(model, test_set, cfg: RunConfig) -> dict:
     return {**summarise(errors, cfg.data_kw.get("max_error", MAX_ERROR)), "test_loss": float(test_loss)}
 
 
-def load_trained(runs_root: Path, cfg: RunConfig):
-    """The model of a finished run from its checkpoint (eval mode) and its test set."""
-    from ..results import run_dir
-    from .checkpoint import read_checkpoint
-    from .loop import CHECKPOINT_FILE
-
-    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
+def test_model(cfg: RunConfig):
+    """The untrained model (no stand-in weights) and the test set alone, for a finished run's weights."""
     _, test_set = datasets(cfg, test_only=True)
-    model = make_model(cfg, pretrained=False)
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), test_set
-
-
-def _write_errors(path: Path, errors: np.ndarray) -> None:
-    tmp = path.with_name(f".{ERRORS_FILE}.tmp.npy")
-    np.save(tmp, errors)
-    tmp.replace(path)
+    return make_model(cfg, pretrained=False), test_set
 
 
 def save_outputs(model, test_set, cfg: RunConfig, run_dir: Path) -> None:
@@ -396,53 +261,8 @@ def save_outputs(model, test_set, cfg: RunConfig, run_dir: Path) -> None:
     model.eval()
     pred, gt, iod, _ = predict(model, test_set, cfg.batch_size)
     model.train(was)
-    _write_errors(Path(run_dir) / ERRORS_FILE, frame_errors(pred, gt, iod))
+    write_errors(Path(run_dir) / ERRORS_FILE, frame_errors(pred, gt, iod))
 
 
-def run_errors(runs_root: Path, cfg: RunConfig) -> np.ndarray:
-    """Per-frame normalised errors of a finished run's test set: its ``errors.npy`` (written at the end of
-    training, or computed once here from the checkpoint and cached)."""
-    from ..results import run_dir
-
-    path = run_dir(runs_root, cfg) / ERRORS_FILE
-    if path.exists():
-        return np.load(path)
-    model, test_set = load_trained(runs_root, cfg)
-    pred, gt, iod, _ = predict(model, test_set, cfg.batch_size)
-    errors = frame_errors(pred, gt, iod)
-    _write_errors(path, errors)
-    return errors
-
-
-# ------------------------------------------------------------------------------------------- gates (Fig. 2)
-@torch.no_grad()
-def gate_activations(model, frames: torch.Tensor) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]]]:
-    """Replay ``model`` (a ``SequenceNet``) on (B, T, C, H, W) frames step by step, recording every recurrent
-    layer's gate activations. Returns (normalised coordinates (B, T, 68, 2), [per layer {gate: (B, T, H)}]);
-    the coordinates equal ``forward(model, frames)`` (checked in the tests)."""
-    x = inputs(frames)
-    B, T = x.shape[:2]
-    f = model.backbone(x.flatten(0, 1))
-    f, sc = f if isinstance(f, tuple) else (f, None)
-    h = f.view(B, T, *f.shape[1:])
-    sc = None if sc is None else sc.view(B, T, *sc.shape[1:])
-    layers = []
-    for i, layer in enumerate(model.rnn):
-        us = [u.view(B, T, -1) for u in layer.project(h.flatten(0, 1), None if (i or sc is None) else sc.flatten(0, 1))]
-        state, outs, gates = layer.init_state(B, us[0]), [], {}
-        for t in range(T):
-            out, state, g = layer.cell([u[:, t] for u in us], state, return_gates=True)
-            outs.append(out)
-            for k, v in g.items():
-                gates.setdefault(k, []).append(v)
-        layers.append({k: torch.stack(v, 1) for k, v in gates.items()})
-        h = model.drop(torch.stack(outs, 1))
-    out = model.head(h)
-    return out.reshape(B, T, NUM_POINTS, 2), layers
-
-
-def saturation(gate: torch.Tensor, low: float = 0.1, high: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit (last axis): the fraction of activations left-saturated (< ``low``) and right-saturated
-    (> ``high``) over all other axes (prernn 4.1, after Karpathy et al.)."""
-    g = torch.as_tensor(gate).reshape(-1, gate.shape[-1]).double()
-    return (g < low).double().mean(0).numpy(), (g > high).double().mean(0).numpy()
+TASK = register_task(Task("landmarks", build=build, loss=loss, evaluate=evaluate, save_outputs=save_outputs,
+                          test_model=test_model))

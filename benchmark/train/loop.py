@@ -1,8 +1,7 @@
 """The generic training loop shared by every task.
 
-A task module provides ``build(cfg) -> (model, train_set, test_set, collate)``,
-``loss(model, batch) -> scalar`` and ``evaluate(model, test_set, cfg) -> dict`` (test metrics).
-The loop does the rest: seeding, Adam, element-wise gradient clipping, the Temporal Dropout schedule,
+A task declares what it provides (``benchmark.train.task.Task``: ``build``, ``loss``, ``evaluate`` and
+optional hooks). The loop does the rest: seeding, Adam, element-wise gradient clipping, the Temporal Dropout schedule,
 a checkpoint per epoch (resumed on restart) that also holds every epoch's metrics, ``metrics.jsonl``
 rewritten atomically from it after each checkpoint (so a kill between the two never duplicates or loses
 an epoch) and the final ``result.json``. A checkpoint that does not load is moved aside and the run
@@ -10,8 +9,6 @@ restarts from scratch (``benchmark.heal``).
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import math
 import time
@@ -22,45 +19,31 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 from tqdm.auto import tqdm
 
-from models import set_td_rate
-from models.cells.scs import set_stsgd_q
+from models import set_schedule
 from models.stacks import count_parameters
 
 from ..config import RunConfig, td_rate_at, validate
 from ..heal import move_aside, note_heal
 from ..precision import autocast, bf16_problem
 from .schedules import Plateau, final_metrics, lr_factor, set_lr
-from .checkpoint import (CheckpointError, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
-                         seed_everything, set_rng_state)
+from ..rundir import (CHECKPOINT_FILE, METRICS_FILE, RESULT_FILE, CheckpointError, atomic_write_json,  # noqa: F401
+                      load_checkpoint, read_checkpoint, read_metrics, write_metrics)
+from ..rundir import run_dir as run_path
+from .checkpoint import save_checkpoint, seed_everything, set_rng_state
+from .task import get_task
 
-METRICS_FILE, RESULT_FILE, CHECKPOINT_FILE = "metrics.jsonl", "result.json", "checkpoint.pt"
-
-
-def task_module(name: str):
-    return importlib.import_module(f"benchmark.train.{name}")
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    """One row per epoch, in epoch order; a line cut by a crash or not a metrics row is skipped, and an
-    epoch written twice (files from before the atomic rewrite) counts once, its last line."""
-    path = Path(run_dir) / METRICS_FILE
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:  # missing, or not a file
-        return []
-    rows: dict[int, dict] = {}
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("epoch"), int):
-            rows[row["epoch"]] = row
-    return [rows[e] for e in sorted(rows)]
-
-
-def write_metrics(run_dir: Path, history: list[dict]) -> None:
-    atomic_write_text(Path(run_dir) / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))
+def load_finished(runs_root: Path, cfg: RunConfig):
+    """(model in eval mode, test set) of a finished run: its task's untrained model (``test_model``, else
+    ``build``) with the weights of the run's checkpoint, loaded as weights only. The one place that loads a
+    finished run's model."""
+    task, path = get_task(cfg.task), run_path(runs_root, cfg)
+    ckpt = read_checkpoint(path / CHECKPOINT_FILE)  # first: a missing or planted file fails before any build
+    if task.test_model is not None:
+        model, test_set = task.test_model(cfg)
+    else:
+        model, _, test_set, _ = task.build(cfg, path)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), test_set
 
 
 def _sync_metrics(run_dir: Path, history: list[dict], resumed: bool) -> None:
@@ -90,10 +73,8 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
     seed_everything(cfg.seed)
-    task = task_module(cfg.task)
-    # a task whose build takes ``run_dir`` gets it (e.g. to find a pretraining run beside this one)
-    build_kw = {"run_dir": run_dir} if "run_dir" in inspect.signature(task.build).parameters else {}
-    model, train_set, test_set, collate = task.build(cfg, **build_kw)
+    task = get_task(cfg.task)
+    model, train_set, test_set, collate = task.build(cfg, run_dir)  # run_dir: e.g. to find a pretraining run
     if model_hook is not None:
         model = model_hook(model)
     main = dist is None or dist.main
@@ -125,10 +106,10 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.time()
         rate = td_rate_at(cfg.td_schedule, epoch)
-        set_td_rate(model, rate)
+        set_schedule(model, "td_rate", rate)
         if cfg.stsgd_schedule:  # STSGD, eq. 17 with p_s = p_t = p
             p = td_rate_at(cfg.stsgd_schedule, epoch)
-            set_stsgd_q(model, p, p_s=p)
+            set_schedule(model, "stsgd_q", p, p_s=p)
         model.train()
         total, n = 0.0, 0
         bar = tqdm(loader, desc=f"{cfg.model} seed {cfg.seed} epoch {epoch + 1}/{cfg.epochs}",
@@ -136,7 +117,7 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
         for i, batch in enumerate(bar):
             rate = _step_schedules(cfg, model, opt, epoch, i, steps_per_epoch, plateau, rate)
             opt.zero_grad(set_to_none=True)
-            if dist is None and hasattr(task, "loss_backward"):  # the task back-propagates (e.g. clip by clip)
+            if dist is None and task.loss_backward is not None:  # the task back-propagates (e.g. clip by clip)
                 with autocast(cfg.precision):
                     value = task.loss_backward(net, batch, cfg)
             elif net is not model and dist is None:  # compiled: falls back to eager if compiling fails
@@ -148,9 +129,7 @@ def run_training(cfg: RunConfig, run_dir: Path, progress: bool = True, dist=None
                     loss = task.loss(net, batch, cfg)
                 value = loss.item()
                 if dist is not None:  # weighted so that the step equals one process on the global batch
-                    from ..distributed import loss_weight
-
-                    loss, value = dist.scale_loss(loss, loss_weight(task, batch))
+                    loss, value = dist.scale_loss(loss, task, batch)
                 loss.backward()
             if not math.isfinite(value):
                 raise FloatingPointError(f"non-finite training loss {value} at epoch {epoch}")
@@ -201,7 +180,7 @@ def _step_schedules(cfg: RunConfig, model, opt, epoch: int, i: int, steps_per_ep
     if cfg.td_schedule:
         now = td_rate_at(cfg.td_schedule, epoch + i / max(steps_per_epoch, 1))
         if now != rate:
-            set_td_rate(model, now)
+            set_schedule(model, "td_rate", now)
             rate = now
     if cfg.lr_schedule != "constant":
         set_lr(opt, cfg.lr * lr_factor(cfg, epoch * steps_per_epoch + i, cfg.epochs * steps_per_epoch, plateau))
@@ -242,7 +221,7 @@ def finish_run(task, cfg: RunConfig, run_dir: Path, model, train_set, test_set, 
     """The task's extra files and ``result.json`` of a run trained to its last epoch; ``final`` averages the
     last ``cfg.average_last`` epochs' metrics."""
     final = final_metrics(history, cfg.average_last)
-    if hasattr(task, "save_outputs"):  # task files beside the result (action: per-video test scores)
+    if task.save_outputs is not None:  # task files beside the result (action: per-video test scores)
         with autocast(cfg.precision):
             task.save_outputs(model, test_set, cfg, run_dir)
     result = {

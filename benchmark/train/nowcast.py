@@ -29,45 +29,21 @@ Keys: ``test_mse``, ``test_csi``, ``test_far``, ``test_pod``, ``test_cor`` (eqs.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Subset
 
 from models import create_model
 
 from ..config import RunConfig
+from ..data.radar_flow import RadarWithFlow
 from ..metrics import nowcast_scores
+from .task import Task, register_task
 
 SCORE_KEYS = {"mse": "test_mse", "csi": "test_csi", "far": "test_far", "pod": "test_pod", "correlation": "test_cor"}
-
-
-class RadarWithFlow(Dataset):
-    """A :class:`RadarEcho` whose items also hold ``flow`` (n_out, 2, H, W): Horn-Schunck flow from each
-    map to the next over [last observed, future 1 .. n_out], cached on disk per sample."""
-
-    def __init__(self, base, cache_dir: str | Path):
-        self.base, self.cache_dir = base, Path(cache_dir)
-        self.skipped = getattr(base, "skipped", set())
-
-    @property
-    def skipped_count(self) -> int:
-        return getattr(self.base, "skipped_count", 0)
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i):
-        from ..data.flow import cached_flow
-
-        item = self.base[i]
-        seq = torch.cat([item["input"][-1:], item["target"]])[:, 0].numpy()
-        key = f"{item['video']}/{item['times'][0]}/{len(item['times'])}"
-        flow = cached_flow(key, seq, self.cache_dir)
-        return {**item, "flow": torch.from_numpy(np.ascontiguousarray(flow)).float()}
 
 
 def datasets(cfg: RunConfig):
@@ -107,7 +83,7 @@ def has_subgoals(model) -> bool:
     return any(getattr(m, "sub_goals", False) for m in model.modules())
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     model = create_model(cfg.model, n_out=cfg.data_kw["n_out"], **cfg.model_kw)
     if cfg.scheme_kw.get("sub_goals", True) and has_subgoals(model):
@@ -184,3 +160,6 @@ def scores(pred: torch.Tensor, true: torch.Tensor, threshold: float = 0.5, pooli
 def evaluate(model, test_set, cfg: RunConfig) -> dict:
     return scores(*predictions(model, test_set, cfg), threshold=cfg.data_kw.get("threshold", 0.5),
                   pooling=cfg.scheme_kw.get("score_pooling", "step"))
+
+
+TASK = register_task(Task("nowcast", build=build, loss=loss, evaluate=evaluate))

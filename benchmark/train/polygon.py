@@ -14,6 +14,7 @@ from models import create_model
 from ..config import RunConfig
 from ..data.polygon import collate_polygons, target_to_polygon
 from ..metrics_polygon import polygon_iou
+from .task import Task, register_task
 
 
 def datasets(cfg: RunConfig):
@@ -46,11 +47,16 @@ def _datasets(dataset: str, data_root: str | None, data_kw: str):
             CityscapesPolygons(data_root, "val", limit=kw.get("n_test"), **common))
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
-    model = create_model(cfg.model, grid=cfg.data_kw["grid"], image_size=cfg.data_kw["image_size"],
-                         **cfg.model_kw)
-    return model, train_set, test_set, collate_polygons
+    return test_model(cfg, test_set)[0], train_set, test_set, collate_polygons
+
+
+def test_model(cfg: RunConfig, test_set=None):
+    """The untrained model and the test set, for a finished run's weights."""
+    test_set = datasets(cfg)[1] if test_set is None else test_set
+    return create_model(cfg.model, grid=cfg.data_kw["grid"], image_size=cfg.data_kw["image_size"],
+                        **cfg.model_kw), test_set
 
 
 def _trim(target: torch.Tensor, length: torch.Tensor) -> torch.Tensor:
@@ -125,3 +131,7 @@ def evaluate(model, test_set, cfg: RunConfig) -> dict:
             poly = target_to_polygon(p, test_set.grid, test_set.image_size)
             ious.append(polygon_iou(poly, gt, test_set.image_size))
     return {"test_loss": float(np.mean(losses)), "test_iou": 100.0 * float(np.mean(ious))}
+
+
+TASK = register_task(Task("polygon", build=build, loss=loss, evaluate=evaluate, stack_batches=stack_batches,
+                          loss_stacked=loss_stacked, test_model=test_model))

@@ -35,6 +35,7 @@ from models.nets.mcnet import MCNet
 
 from ..config import RunConfig
 from ..metrics import per_step, psnr, ssim
+from .task import Task, register_task
 
 
 def datasets(cfg: RunConfig):
@@ -67,7 +68,7 @@ def collate(items: list[dict]) -> dict:
             "targets": torch.stack([it["targets"] for it in items])}
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     kw = dict(cfg.model_kw)
     if cfg.model.startswith("mcnet"):
@@ -143,3 +144,6 @@ def frame_metrics(pred: torch.Tensor, true: torch.Tensor) -> dict:
 
 def evaluate(model, test_set, cfg: RunConfig) -> dict:
     return frame_metrics(*predictions(model, test_set, cfg))
+
+
+TASK = register_task(Task("prediction", build=build, loss=loss, evaluate=evaluate))

@@ -39,7 +39,6 @@ was measured faster than one job per seed at that precision.
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 import time
@@ -57,7 +56,8 @@ from models import set_td_rate
 from ..config import RunConfig, td_rate_at, validate
 from ..precision import autocast
 from .checkpoint import seed_everything
-from .loop import CHECKPOINT_FILE, RESULT_FILE, check_precision, end_epoch, evaluates, finish_run, task_module
+from .loop import CHECKPOINT_FILE, RESULT_FILE, check_precision, end_epoch, evaluates, finish_run
+from .task import get_task
 
 SEEDS_CSV = Path(__file__).resolve().parents[2] / "tables" / "perf" / "seeds.csv"
 
@@ -78,8 +78,8 @@ def batch_problem(cfgs: list[RunConfig]) -> str | None:
     if any(_sans_seed(c) != _sans_seed(cfgs[0]) for c in cfgs):
         return "the configs differ in more than the seed"
     cfg = cfgs[0]
-    task = task_module(cfg.task)
-    if not (hasattr(task, "stack_batches") and hasattr(task, "loss_stacked")):
+    task = get_task(cfg.task)
+    if not task.seed_batchable:
         return f"the {cfg.task} task has no stack_batches/loss_stacked"
     if cfg.scheme != "bptt" or cfg.stsgd_schedule:
         return "clip schemes and STSGD train seed by seed"
@@ -133,12 +133,11 @@ class StackedSeeds:
             check_precision(cfg)
         self.cfgs, self.cfg, self.n = cfgs, cfgs[0], len(cfgs)
         torch.set_num_threads(max(1, self.cfg.threads))
-        self.task = task = task_module(self.cfg.task)
+        self.task = task = get_task(self.cfg.task)
         self.seeds = []
         for cfg, run_dir in zip(cfgs, run_dirs or [None] * self.n):
             seed_everything(cfg.seed)  # as alone: the seed's initialisation
-            wants_dir = "run_dir" in inspect.signature(task.build).parameters
-            model, train_set, test_set, collate = task.build(cfg, **({"run_dir": run_dir} if wants_dir else {}))
+            model, train_set, test_set, collate = task.build(cfg, run_dir)
             gen = torch.Generator().manual_seed(cfg.seed)
             loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, collate_fn=collate,
                                 generator=gen, drop_last=len(train_set) > cfg.batch_size)

@@ -18,15 +18,16 @@ Evaluation always runs the whole sequence from a zero state.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from models import create_model
 
 from ..config import RunConfig
-from ..schemes.clips import ltsc_partition, overlap_clips, plain_clips, random_overlap_clips
+from ..schemes.clips import backward_terms
+from ..schemes.clips import clip_plan as plan_clips
 from ..schemes.coherence import coherence_loss
+from .task import Task, register_task
 
 
 def datasets(cfg: RunConfig):
@@ -40,11 +41,18 @@ def datasets(cfg: RunConfig):
     return cls("train", n=n_train, **kw), cls("test", n=n_test, **{**kw, **test_kw})
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     outputs = 1 if _is_regression(train_set) else train_set.num_classes
     model = create_model(cfg.model, num_classes=outputs, **cfg.model_kw)
     return model, train_set, test_set, None
+
+
+def test_model(cfg: RunConfig):
+    """The untrained model and the test set, for a finished run's weights."""
+    _, test_set = datasets(cfg)
+    outputs = 1 if _is_regression(test_set) else test_set.num_classes
+    return create_model(cfg.model, num_classes=outputs, **cfg.model_kw), test_set
 
 
 def _is_regression(dataset) -> bool:
@@ -69,15 +77,8 @@ def _slice_label(label: torch.Tensor, a: int, b: int) -> torch.Tensor:
 
 
 def clip_plan(cfg: RunConfig, T: int) -> list[tuple[int, int]]:
-    kw = cfg.scheme_kw
-    if cfg.scheme == "clips":
-        return plain_clips(T, kw["clip_len"])
-    if cfg.scheme == "ltsc":
-        return ltsc_partition(T, kw["clip_len"], kw.get("overlap", max(1, round(kw["clip_len"] * 0.25))))
-    if kw.get("random"):
-        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # from the seeded torch RNG
-        return random_overlap_clips(T, kw.get("min_len", max(2, kw["clip_len"] // 2)), kw["clip_len"], rng)
-    return overlap_clips(T, kw["clip_len"], kw.get("clips"), kw.get("overlap_rate", 0.25))
+    """The clips of a sequence of T frames (``schemes.clips.clip_plan``, the one planner)."""
+    return plan_clips(cfg.scheme, cfg.scheme_kw, T, task="sequence")
 
 
 def _detach(states):
@@ -137,12 +138,9 @@ def loss_backward(model, batch, cfg: RunConfig) -> float:
         value.backward()
         return value.item()
     clips = clip_plan(cfg, batch["frames"].shape[1])
-    total = 0.0
-    for term in _overlap_terms(model, batch["frames"], batch["label"], clips, cfg.scheme_kw.get("lam", 0.8),
-                               cfg.scheme_kw.get("init", "timestamp"), cfg.data_kw.get("max_gap", 50)):
-        (term / len(clips)).backward()
-        total += term.item() / len(clips)
-    return total
+    return backward_terms(_overlap_terms(model, batch["frames"], batch["label"], clips, cfg.scheme_kw.get("lam", 0.8),
+                                         cfg.scheme_kw.get("init", "timestamp"), cfg.data_kw.get("max_gap", 50)),
+                          len(clips))
 
 
 def _map_states(fn, *trees):
@@ -260,3 +258,7 @@ def _metrics(model, test_set, cfg: RunConfig) -> dict:
         if mask.any():
             out[f"err_gap_{lo}_{hi}"] = err[mask].mean().item()
     return out
+
+
+TASK = register_task(Task("sequence", build=build, loss=loss, evaluate=evaluate, loss_backward=loss_backward,
+                          test_model=test_model))

@@ -2,7 +2,8 @@
 task pretrains one once on disjoint built-in data). Kept like timm's download cache, under
 ``$BENCHMARK_CACHE/<task>_standin`` or ``~/.cache/benchmark/<task>_standin``; built once under a file lock,
 so concurrent runs wait instead of training it twice, and written atomically; a cached file that is not a
-whole archive is moved aside and built again (``benchmark.heal``)."""
+whole archive is moved aside and built again (``benchmark.heal``). ``fit`` is the pretraining loop the
+tasks' stand-ins share; ``copy_fc_layers`` copies a pretrained backbone's fc layers into a sequence net."""
 from __future__ import annotations
 
 import fcntl
@@ -36,6 +37,20 @@ def cached_state(path: Path, make: Callable[[], dict]) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+def fit(params: list, spec: dict, n: int, step_loss: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """A stand-in's pretraining: ``spec["steps"]`` Adam steps (lr ``spec["lr"]``, gradients clipped to
+    +-5) on ``step_loss(idx)``, the loss of a batch of ``spec["batch"]`` random indices into ``n`` samples
+    (drawn from torch's RNG before each step's forward)."""
+    opt = torch.optim.Adam(params, lr=float(spec["lr"]))
+    for _ in range(int(spec["steps"])):
+        idx = torch.randint(0, n, (int(spec["batch"]),))
+        value = step_loss(idx)
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        torch.nn.utils.clip_grad_value_(params, 5.0)
+        opt.step()
 
 
 def copy_fc_layers(model: nn.Module, state: dict, skip: set[int]) -> int:

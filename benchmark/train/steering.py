@@ -25,13 +25,13 @@ serves both (no flow target is wired for steering). STSGD: ``cfg.stsgd_schedule`
 Data (``cfg.data_kw``):
 
 * ``builtin``: :class:`benchmark.data.builtin_standins.SteeringSequences` cut into windows
-  (:class:`BuiltinWindows`): ``n_train`` / ``n_test`` windows, ``size`` (H, W), ``seed`` (the data's),
-  ``road_types`` (default all four), ``observed``; ``first_end`` (default 6): the first window ends at
-  frame 6 whatever ``observed`` is, so runs with 1, 3 and 7 observed frames predict the same targets;
-  ``windows_per_seq`` (1) and ``window_step`` (1). The generator gives the road-wheel angle; comma.ai
-  and LiVi-Set log the *steering-wheel* angle, so the stand-in's label is ``steering_ratio`` (15, a
-  typical passenger-car ratio) times it, which puts eq. 24's thresholds (3 and 6 degrees) on the same
-  footing.
+  (:class:`benchmark.data.steering_sets.BuiltinWindows`): ``n_train`` / ``n_test`` windows, ``size``
+  (H, W), ``seed`` (the data's), ``road_types`` (default all four), ``observed``; ``first_end``
+  (default 6): the first window ends at frame 6 whatever ``observed`` is, so runs with 1, 3 and 7
+  observed frames predict the same targets; ``windows_per_seq`` (1) and ``window_step`` (1). The
+  generator gives the road-wheel angle; comma.ai and LiVi-Set log the *steering-wheel* angle, so the
+  stand-in's label is ``steering_ratio`` (15, a typical passenger-car ratio) times it, which puts eq.
+  24's thresholds (3 and 6 degrees) on the same footing.
 * ``commaai`` / ``livi``: :class:`benchmark.data.commaai.CommaAI` / :class:`benchmark.data.livi.LiViSet`
   under ``cfg.data_root``, train / val split, ``observed``, ``step``, ``size``, ``crop`` (top, left,
   height, width: the paper crops the sky before resizing to 192 x 64); optional ``n_train`` / ``n_test``
@@ -52,122 +52,25 @@ the test numbers of the ResNet baselines jump by up to 60 points from one epoch 
 """
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import Dataset, Subset
 
 from models import create_model
 from models.deep import MLPHead
 
 from ..config import RunConfig
+from ..data.steering_sets import (EPS, MIN_SCALE, ROAD_TYPES, STEERING_RATIO, BuiltinWindows,  # noqa: F401  (re-export)
+                                  Labelled, angle_to_label, label_to_angle, logistic_scale, spread)
+from ..data.steering_sets import real_angles as _real_angles
 from ..metrics import steering_accuracy, steering_mse
+from .task import Task, register_task
 
-ROAD_TYPES = ("crossroads", "t-junction", "curve", "straight")   # = builtin_standins / livi ROAD_TYPES
 ROAD_KEYS = tuple(r.replace("-", "_") for r in ROAD_TYPES)
 LAMBDAS = (6, 3)                     # scs Table 8: lambda in {3, 6}
-MIN_SCALE = 1.0                      # degrees: floor of the "auto" sigmoid scale (an all-zero label set)
-STEERING_RATIO = 15.0                # steering-wheel / road-wheel angle of the stand-in (a typical car)
-EPS = 1e-6                           # keeps logit finite when mapping a prediction back to degrees
-
-
-# ---------------------------------------------------------------- label scale
-def angle_to_label(angle, scale: float) -> torch.Tensor:
-    """Degrees -> sigmoid(angle / scale) in (0, 1) (scs 5.7's normalisation)."""
-    return torch.sigmoid(torch.as_tensor(angle, dtype=torch.float32) / float(scale))
-
-
-def label_to_angle(label, scale: float) -> torch.Tensor:
-    """Inverse of :func:`angle_to_label` (clamped to [EPS, 1 - EPS] first)."""
-    y = torch.as_tensor(label, dtype=torch.float64).clamp(EPS, 1 - EPS)
-    return float(scale) * torch.log(y / (1 - y))
-
-
-def logistic_scale(angles) -> float:
-    """std * sqrt(3) / pi of the finite ``angles`` (the logistic distribution's scale), >= MIN_SCALE."""
-    a = np.asarray(angles, dtype=np.float64).reshape(-1)
-    a = a[np.isfinite(a)]
-    s = float(a.std()) * math.sqrt(3.0) / math.pi if len(a) else 0.0
-    return max(s, MIN_SCALE)
-
-
-# ---------------------------------------------------------------- data
-class BuiltinWindows(Dataset):
-    """Windows of ``observed`` frames cut from :class:`SteeringSequences`; target = the last frame's
-    steering-wheel angle (``steering_ratio`` x the generator's road-wheel angle), degrees."""
-
-    def __init__(self, split: str, n: int, observed: int, size=(24, 72), seed: int = 0, road_types=ROAD_TYPES,
-                 first_end: int = 6, windows_per_seq: int = 1, window_step: int = 1,
-                 steering_ratio: float = STEERING_RATIO):
-        from ..data.builtin_standins import SteeringSequences
-
-        if observed < 1 or observed > first_end + 1:
-            raise ValueError(f"observed must be in 1..first_end + 1 = {first_end + 1}, got {observed}")
-        T = first_end + 1 + (windows_per_seq - 1) * window_step
-        n_seq = -(-int(n) // windows_per_seq)
-        self.base = SteeringSequences(split, n=n_seq, T=T, size=tuple(size), seed=seed, road_types=tuple(road_types))
-        self.source = f"{self.base.source} [{', '.join(road_types)}; seed {seed}]"
-        self.observed, self.ratio = int(observed), float(steering_ratio)
-        self.index = [(i, first_end + k * window_step) for i in range(n_seq) for k in range(windows_per_seq)][:int(n)]
-
-    def fingerprint(self) -> str:
-        return f"{self.base.fingerprint()}-o{self.observed}-n{len(self.index)}"
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def angles(self) -> np.ndarray:
-        return np.array([self.ratio * self.base.steering[i, e] for i, e in self.index], dtype=np.float64)
-
-    def __getitem__(self, k: int) -> dict:
-        i, e = self.index[k]
-        return {"frames": torch.from_numpy(self.base.frames[i, e - self.observed + 1:e + 1]),
-                "steering": torch.tensor(self.ratio * float(self.base.steering[i, e]), dtype=torch.float32),
-                "road_type": int(self.base.road_types[i])}
-
-
-class Labelled(Dataset):
-    """Items ``{"frames", "angle" (degrees), "label" (sigmoid-normalised), "road_type" (-1 unknown)}`` of
-    any data set whose items hold ``frames`` and ``steering`` (+ optional ``road_type``)."""
-
-    def __init__(self, base, angle_scale: float):
-        self.base, self.angle_scale = base, float(angle_scale)
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getattr__(self, name):  # source, fingerprint, skipped, skipped_count of the wrapped set
-        if name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
-
-    def __getitem__(self, i: int) -> dict:
-        item = self.base[i]
-        angle = torch.as_tensor(item["steering"], dtype=torch.float32).reshape(())
-        return {"frames": item["frames"], "angle": angle, "label": angle_to_label(angle, self.angle_scale),
-                "road_type": int(item.get("road_type", -1))}
-
-
-def _spread(ds, n):
-    """The first ``n``-sized evenly spread subset of ``ds`` (all of it when n is None or >= len)."""
-    if not n or n >= len(ds):
-        return ds
-    sub = Subset(ds, np.linspace(0, len(ds) - 1, int(n)).round().astype(int).tolist())
-    for attr in ("source", "skipped"):
-        if hasattr(ds, attr):
-            setattr(sub, attr, getattr(ds, attr))
-    return sub
-
-
-def _real_angles(ds) -> np.ndarray:
-    base = ds.dataset if isinstance(ds, Subset) else ds
-    if hasattr(base, "samples"):   # LiViSet: the last frame of every sample
-        return np.array([s[-1]["steering"] for s in base.samples], dtype=np.float64)
-    return np.concatenate([np.asarray(v, np.float64) for v in base.steering.values()])  # CommaAI: every frame
 
 
 def raw_datasets(cfg: RunConfig):
@@ -190,8 +93,8 @@ def raw_datasets(cfg: RunConfig):
         from ..data.livi import LiViSet as Loader
     else:
         raise ValueError(f"the steering task reads builtin, commaai or livi, not {cfg.dataset!r}")
-    train = _spread(Loader(cfg.data_root, "train", **common), kw.get("n_train"))
-    test = _spread(Loader(cfg.data_root, "val", **common), kw.get("n_test"))
+    train = spread(Loader(cfg.data_root, "train", **common), kw.get("n_train"))
+    test = spread(Loader(cfg.data_root, "val", **common), kw.get("n_test"))
     return train, test, _real_angles(train)
 
 
@@ -214,7 +117,7 @@ def has_subgoals(model) -> bool:
     return any(getattr(m, "sub_goals", False) for m in model.modules())
 
 
-def build(cfg: RunConfig):
+def build(cfg: RunConfig, run_dir=None):
     train_set, test_set = datasets(cfg)
     test_set.bn_source = train_set   # for ``scheme_kw["precise_bn"]`` (see ``evaluate``)
     model = create_model(cfg.model, **{"out_act": "sigmoid", **cfg.model_kw})
@@ -352,3 +255,6 @@ def evaluate(model, test_set, cfg: RunConfig) -> dict:
             out.update(scores(p[name], p["angle"], p["road_type"], test_set.angle_scale, prefix, reading))
     out["angle_scale"] = float(test_set.angle_scale)
     return out
+
+
+TASK = register_task(Task("steering", build=build, loss=loss, evaluate=evaluate))

@@ -27,8 +27,14 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-_ACT = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+from ..layer_major import (batched, bn_steps, close_sequence, grad_mask, input_rows, open_sequence, recur,
+                           split_weight)
+
+# the R unit activations by name (``r_act``) of CBM and the cells built like it (SCS, CBM-LSTM)
+ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
+_ACT = ACTIVATIONS  # the old private name: benchmark/ imports it
 _INIT = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}
+_DUMMY = torch.empty(0)
 
 
 def td_draw(cell: nn.Module):
@@ -57,6 +63,8 @@ def apply_td(x: torch.Tensor, drop) -> torch.Tensor:
 
 
 class CBMCell(nn.Module):
+    layer_major_exact = True  # forward_sequence equals forward stepped over time (models.layer_major)
+
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
                  r_act: str = "tanh", merge: str = "product", bn: bool = True,
                  td_rate: float = 0.0, representation: bool = True, init: str = "xavier_uniform"):
@@ -66,8 +74,8 @@ class CBMCell(nn.Module):
         super().__init__()
         if merge not in ("product", "addition"):
             raise ValueError(f"merge must be 'product' or 'addition', got {merge!r}")
-        if r_act not in _ACT:
-            raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        if r_act not in ACTIVATIONS:
+            raise ValueError(f"r_act must be one of {sorted(ACTIVATIONS)}, got {r_act!r}")
         if init not in _INIT:
             raise ValueError(f"init must be one of {sorted(_INIT)}, got {init!r}")
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
@@ -93,6 +101,11 @@ class CBMCell(nn.Module):
         """The input as the T unit sees it: detached with probability td_rate (training only)."""
         return apply_td(x, td_draw(self))
 
+    def draw_step(self) -> tuple[bool, bool]:
+        """One step's random decisions as (block the T unit's input, block the R unit's input): Temporal
+        Dropout drawn by ``temporal_dropout`` itself (on a dummy tensor), as ``forward`` draws it; R never."""
+        return self.temporal_dropout(_DUMMY) is not _DUMMY, False
+
     def forward(self, x: torch.Tensor, state: torch.Tensor):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{type(self).__name__} expects input of shape (B, {self.in_channels}, H, W), "
@@ -102,6 +115,27 @@ class CBMCell(nn.Module):
         if not self.representation:
             r = torch.ones_like(c)
         else:
-            r = _ACT[self.r_act](self.r_bn(self.r_conv(x)))
+            r = ACTIVATIONS[self.r_act](self.r_bn(self.r_conv(x)))
         out = r * c if self.merge == "product" else r + c
         return out, c
+
+    def forward_sequence(self, xs: torch.Tensor, state=None, *, draws=None):
+        """Layer-major run over xs (B, T, C, H, W) -> (outputs (B, T, hidden, H, W), final state): the values
+        of ``forward`` stepped over ``xs[:, t]`` (``models.layer_major``). The R conv and the input half of the
+        T conv run once over all frames; only the T unit's state half and BN loop over time. ``draws``: the
+        per-step ``draw_step`` results (None: drawn here, step by step), Temporal Dropout then acting as a
+        per-step gradient mask on the input fed to the T unit."""
+        frames, state, fresh, draws = open_sequence(self, xs, state, draws)
+        batch, steps = xs.shape[:2]
+        conv = self.t_conv
+        w_x, w_h = split_weight(conv, self.in_channels)
+        x_t = grad_mask(frames, [d[0] for d in draws], batch)  # Temporal Dropout as a per-step gradient mask
+        act_t = torch.sigmoid if self.merge == "product" else torch.relu
+        cs = recur(conv, w_h, input_rows(conv, w_x, x_t, steps, batch), state, fresh, lambda z: act_t(self.t_bn(z)))
+        if self.representation:
+            act = ACTIVATIONS[self.r_act]
+            rs = [act(r) for r in bn_steps(self.r_bn, batched(self.r_conv, frames, steps, batch))]
+        else:
+            rs = [torch.ones_like(c) for c in cs]
+        out = [r * c for r, c in zip(rs, cs)] if self.merge == "product" else [r + c for r, c in zip(rs, cs)]
+        return close_sequence(torch.cat(out), steps, batch), cs[-1]

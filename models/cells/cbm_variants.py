@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .cbm import _ACT, apply_td, td_draw
+from .cbm import ACTIVATIONS, apply_td, td_draw
 from .convlstm import ConvLSTMCell
 from .norm import TimeBatchNorm2d
 from .vrnn import check_input
@@ -34,8 +34,8 @@ class CBMLSTMCell(nn.Module):
         super().__init__()
         if merge not in ("product", "addition"):
             raise ValueError(f"merge must be 'product' or 'addition', got {merge!r}")
-        if r_act not in _ACT:
-            raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        if r_act not in ACTIVATIONS:
+            raise ValueError(f"r_act must be one of {sorted(ACTIVATIONS)}, got {r_act!r}")
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
         self.merge, self.r_act, self.td_rate = merge, r_act, float(td_rate)
         self.r_conv = nn.Conv2d(in_channels, hidden_channels, kernel_size, padding=kernel_size // 2)
@@ -63,7 +63,7 @@ class CBMLSTMCell(nn.Module):
         """One time step (time-major): BN statistics are per step whatever ``bn_mode`` says."""
         check_input(self, x, spatial=True)
         h, state = self.t_unit(self.temporal_dropout(x), state)
-        r = _ACT[self.r_act](self.r_bn(self.r_conv(x)))
+        r = ACTIVATIONS[self.r_act](self.r_bn(self.r_conv(x)))
         return self._merge(r, h), state
 
     def forward_sequence(self, xs: torch.Tensor, state=None):
@@ -76,7 +76,7 @@ class CBMLSTMCell(nn.Module):
         check_input(self, xs[:, 0], spatial=True)
         b, t = xs.shape[:2]
         r = self.r_conv(xs.flatten(0, 1)).unflatten(0, (b, t))
-        r = _ACT[self.r_act](self.r_bn(r))  # TimeBatchNorm2d handles (B, T, C, H, W) per bn_mode
+        r = ACTIVATIONS[self.r_act](self.r_bn(r))  # TimeBatchNorm2d handles (B, T, C, H, W) per bn_mode
         if state is None:
             state = self.init_state(xs[:, 0])
         outs = []

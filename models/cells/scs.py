@@ -58,11 +58,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cbm import _ACT
+from ..layer_major import (batched, bn_steps, close_sequence, conv_with, grad_mask, input_rows, open_sequence,
+                           recur, split_weight)
+from ..schedule import set_schedule
+from .cbm import ACTIVATIONS
 from .vrnn import check_input
 
-_STREAMS_ATTR = "_scs_streams"
-_MISSING = object()
+# the sub-goal streams travel attached to a main output under this attribute: (spatial, temporal), or None
+# from an SCS layer built with sub_goals=False; ``getattr(t, STREAMS_ATTR, STREAMS_ABSENT)`` is
+# STREAMS_ABSENT for a tensor no SCS cell made (the network input, a non-SCS layer's output)
+STREAMS_ATTR = "_scs_streams"
+STREAMS_ABSENT = object()
 
 
 class SCSState(NamedTuple):
@@ -74,23 +80,28 @@ class SCSState(NamedTuple):
 
 def scs_streams(u: torch.Tensor):
     """(spatial, temporal) sub-goal streams attached to an SCS cell's main output, or None."""
-    streams = getattr(u, _STREAMS_ATTR, None)
+    streams = getattr(u, STREAMS_ATTR, None)
     return streams if isinstance(streams, tuple) else None
 
 
+def head_on_streams(u: torch.Tensor, head):
+    """(``head`` on the top spatial stream -- T^1's output, the main head's --, the top temporal-stream maps
+    -- for T^2's head, which lives with the task) of an SCS net's top output ``u``. ValueError when ``u``
+    carries no streams (a net without SCS sub-goals): what the task nets' ``return_streams=True`` needs."""
+    s = scs_streams(u)
+    if s is None:
+        raise ValueError("return_streams needs an SCS net with sub-goals")
+    return head(s[0]), s[1]
+
+
 def set_stsgd_q(model: nn.Module, q: float | None, p_s: float | None = None) -> None:
-    """Set the STSGD switch of every module in ``model`` that has one (q = None: off).
-
-    ASTSGD (eq. 19): ``set_stsgd_q(model, q)``: block T with prob. q, R with prob. 1 - q.
-    STSGD (eq. 17, p_s = p_t = p): ``set_stsgd_q(model, p, p_s=p)``: block each with prob. p."""
-    for m in model.modules():
-        if hasattr(m, "stsgd_q"):
-            m.stsgd_q = None if q is None else float(q)
-            m.stsgd_p_s = None if p_s is None else float(p_s)
+    """``set_schedule(model, "stsgd_q", q, p_s=p_s)``: the STSGD switch of every module that has one."""
+    set_schedule(model, "stsgd_q", q, p_s=p_s)
 
 
-def _norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """BN with the module's affine parameters, leaving its running statistics alone."""
+def stream_norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """BN with the module's affine parameters, leaving its running statistics alone (the sub-goal streams'
+    BN: batch statistics in training, running statistics in eval)."""
     if not isinstance(bn, nn.BatchNorm2d):
         return bn(x)
     use_batch = bn.training or bn.running_mean is None
@@ -98,13 +109,18 @@ def _norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
                         bn.weight, bn.bias, training=use_batch, momentum=0.0, eps=bn.eps)
 
 
+_norm = stream_norm  # the old private name: benchmark/ imports it
+
+
 class SCSCell(nn.Module):
+    layer_major_exact = True  # forward_sequence equals forward stepped over time (models.layer_major)
+
     def __init__(self, in_channels: int, hidden_channels: int, kernel_size: int = 3,
                  r_act: str = "relu", bn: bool = True, sub_goals: bool = True,
                  stsgd_q: float | None = None, stsgd_keep: str = "spatial", gate_init: str = "paper"):
         super().__init__()
-        if r_act not in _ACT:
-            raise ValueError(f"r_act must be one of {sorted(_ACT)}, got {r_act!r}")
+        if r_act not in ACTIVATIONS:
+            raise ValueError(f"r_act must be one of {sorted(ACTIVATIONS)}, got {r_act!r}")
         if stsgd_keep not in ("spatial", "temporal", "random"):
             raise ValueError(f"stsgd_keep must be 'spatial', 'temporal' or 'random', got {stsgd_keep!r}")
         if gate_init not in ("paper", "zeros"):
@@ -159,9 +175,13 @@ class SCSCell(nn.Module):
         self.last_stsgd = (block_t, block_r)
         return self.last_stsgd
 
+    def draw_step(self) -> tuple[bool, bool]:
+        """One step's random decisions as (block the T unit's input, block the R unit's input): ``stsgd_draw``."""
+        return self.stsgd_draw()
+
     def forward(self, x: torch.Tensor, state: SCSState):
         check_input(self, x, spatial=True)
-        act = _ACT[self.r_act]
+        act = ACTIVATIONS[self.r_act]
         block_t, block_r = self.stsgd_draw()
         x_t = x.detach() if block_t else x
         x_r = x.detach() if block_r else x
@@ -169,20 +189,69 @@ class SCSCell(nn.Module):
         g = torch.sigmoid(self.t_bn(self.t_conv(torch.cat([x_t, state.gate], dim=1))))  # eq. 5
         u = act(s) * g                                                     # eq. 6
         if not self.sub_goals:
-            setattr(u, _STREAMS_ATTR, None)  # tells an SCS layer above to detach where it restarts
+            setattr(u, STREAMS_ATTR, None)  # tells an SCS layer above to detach where it restarts
             return u, SCSState(g, None)
-        streams = getattr(x, _STREAMS_ATTR, _MISSING)
-        if streams is _MISSING:      # network input: both streams start here
+        streams = getattr(x, STREAMS_ATTR, STREAMS_ABSENT)
+        if streams is STREAMS_ABSENT:  # network input: both streams start here
             xs_in = xt_in = x
-        elif streams is None:        # main output of an SCS layer without streams: carries Psi_s and Psi_t
+        elif streams is None:          # main output of an SCS layer without streams: carries Psi_s and Psi_t
             xs_in = xt_in = x.detach()
         else:
             xs_in, xt_in = streams
-        spatial = act(_norm(self.r_bn, self.r_conv(xs_in)))                # eq. 9
+        spatial = act(stream_norm(self.r_bn, self.r_conv(xs_in)))          # eq. 9
         gate_tmp = state.gate_temporal
         if gate_tmp is None:  # a state from before sub_goals was switched on: start it as init_state does
             gate_tmp = torch.full_like(g, 0.5 if self.gate_init == "paper" else 0.0)
-        c2 = _norm(self.t_bn, self.t_conv(torch.cat([xt_in, gate_tmp], dim=1)))  # eq. 5, own state
+        c2 = stream_norm(self.t_bn, self.t_conv(torch.cat([xt_in, gate_tmp], dim=1)))  # eq. 5, own state
         temporal = torch.relu(c2)                                          # eq. 11
-        setattr(u, _STREAMS_ATTR, (spatial, temporal))
+        setattr(u, STREAMS_ATTR, (spatial, temporal))
         return u, SCSState(g, torch.sigmoid(c2), spatial, temporal)
+
+    def forward_sequence(self, xs: torch.Tensor, state: SCSState | None = None, *, draws=None):
+        """Layer-major run over xs (B, T, C, H, W) -> (main outputs (B, T, hidden, H, W), final SCSState): the
+        values of ``forward`` stepped over ``xs[:, t]`` (``models.layer_major``). The R conv and the input half
+        of the T conv run once over all frames; only the T unit's state half and BN loop over time. ``draws``:
+        the per-step ``draw_step`` results (None: drawn here, step by step), STSGD then acting as per-step
+        gradient masks on the input as fed to each unit.
+
+        Sub-goal streams: the temporal stream over all steps, the spatial stream at the last step only (all
+        that the final SCSState shows). As in ``forward`` they travel to the next layer attached to the output,
+        here as (spatial at the last step, temporal stream frames (T*B, hidden, H, W), time-major)."""
+        frames, state, fresh, draws = open_sequence(self, xs, state, draws)
+        batch, steps = xs.shape[:2]
+        act = ACTIVATIONS[self.r_act]
+        conv = self.t_conv
+        w_x, w_h = split_weight(conv, self.in_channels)
+        # main stream: STSGD as per-step gradient masks on the input as fed to each unit
+        x_t = grad_mask(frames, [d[0] for d in draws], batch)
+        x_r = grad_mask(frames, [d[1] for d in draws], batch)
+        pre = input_rows(conv, w_x, x_t, steps, batch)
+        gs = recur(conv, w_h, pre, state.gate, fresh and self.gate_init == "zeros",
+                   lambda z: torch.sigmoid(self.t_bn(z)))
+        ss = bn_steps(self.r_bn, batched(self.r_conv, x_r, steps, batch))
+        u = close_sequence(torch.cat([act(s) * g for s, g in zip(ss, gs)]), steps, batch)
+        g = gs[-1]
+        if not self.sub_goals:
+            setattr(u, STREAMS_ATTR, None)  # tells an SCS layer above to detach where it restarts
+            return u, SCSState(g, None)
+        # sub-goal streams, from where the reference would start them
+        last = slice((steps - 1) * batch, steps * batch)
+        streams = getattr(xs, STREAMS_ATTR, STREAMS_ABSENT)
+        if streams is STREAMS_ABSENT:    # network input (or a non-SCS layer's output)
+            xs_last, xt_seq = frames[last], frames
+        elif streams is None:            # an SCS layer without streams below
+            xs_last, xt_seq = frames[last].detach(), frames.detach()
+        else:
+            xs_last, xt_seq = streams
+        spatial = act(stream_norm(self.r_bn, self.r_conv(xs_last)))         # eq. 9, last step only
+        pre2 = input_rows(conv, w_x, xt_seq, steps, batch)
+        g2 = state.gate_temporal
+        if g2 is None:
+            g2 = torch.full_like(g, 0.5 if self.gate_init == "paper" else 0.0)
+        temporals = []
+        for t in range(steps):
+            c2 = stream_norm(self.t_bn, pre2[t] + conv_with(conv, g2, w_h, None))  # eq. 5, own state
+            temporals.append(torch.relu(c2))                                  # eq. 11
+            g2 = torch.sigmoid(c2)
+        setattr(u, STREAMS_ATTR, (spatial, torch.cat(temporals)))
+        return u, SCSState(g, g2, spatial, temporals[-1])

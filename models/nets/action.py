@@ -25,12 +25,21 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..deep import DeepRecurrentNet, FrameAverage, MLPHead, backbone15, standalone17
-from ..registry import register_model
-from ..cells.scs import scs_streams
+from ..deep import DeepRecurrentNet, FrameAverage, MLPHead, backbone15, standalone17, unroll_with_head
+from ..registry import register_model, register_variant
 
 BASELINES = {"1-layer LSTM with VGG": "lrcn_vgg16_lstm", "1-layer LSTM with InceptionV1": "lrcn_googlenet_lstm"}
 FEATURE_CHANNELS = {"vgg16": 512, "vgg19": 512, "googlenet": 1024}
+
+
+def run_frames(model, frames: torch.Tensor, states=None):
+    """(per-frame logits (B, T, K), final states) of any action net (``model(frames, states,
+    return_states=True)``) over ``frames`` (B, T, C, H, W) from ``states``; an SCS net's stream dict gives
+    its logits."""
+    logits, states = model(frames, states, return_states=True)
+    if isinstance(logits, dict):  # SCS nets asked for streams elsewhere
+        logits = logits["logits"]
+    return logits, states
 
 
 class ConvFeatures(nn.Module):
@@ -109,17 +118,8 @@ class DeepActionNet(nn.Module):
 
     def forward(self, frames: torch.Tensor, states=None, return_states: bool = False,
                 return_streams: bool = False):
-        feats = self.features(frames)
-        logits, spatial, temporal = [], [], []
-        for t in range(feats.shape[1]):
-            h, states = self.rnn.step(feats[:, t], states)
-            logits.append(self.head(h))
-            if return_streams:
-                s = scs_streams(h)
-                if s is None:
-                    raise ValueError("return_streams needs an SCS net with sub-goals")
-                spatial.append(self.head(s[0]))
-                temporal.append(s[1])
+        logits, spatial, temporal, states = unroll_with_head(self.rnn, self.head, self.features(frames), states,
+                                                             return_streams)
         out = torch.stack(logits, dim=1)
         if return_streams:
             out = {"logits": out, "spatial_logits": torch.stack(spatial, 1), "temporal": torch.stack(temporal, 1)}
@@ -147,23 +147,14 @@ def standalone17_action_net(cell: str, num_classes: int = 400, width: int = 64, 
     return DeepActionNet(rnn, num_classes, drop_rate=drop_rate, train_average=train_average)
 
 
-def _register(name: str, builder, doc: str, **fixed):
-    def factory(**kw):
-        return builder(**{**fixed, **kw})
-
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = doc
-    register_model(factory, name=name)
-
-
 for _cell in ("cbm", "convlstm", "scs"):
     for _bb in FEATURE_CHANNELS:
-        _register(f"deep15_{_cell}_{_bb}", deep15_action_net,
-                  f"15-layer {_cell} on {_bb} conv features (backbone-supported, deeprnn Fig. 6).",
-                  cell=_cell, backbone=_bb)
+        register_variant(f"deep15_{_cell}_{_bb}", deep15_action_net,
+                         f"15-layer {_cell} on {_bb} conv features (backbone-supported, deeprnn Fig. 6).",
+                         cell=_cell, backbone=_bb)
 for _cell in ("cbm", "scs"):
-    _register(f"standalone17_{_cell}", standalone17_action_net,
-              f"17-layer stand-alone {_cell} net (ResNet-18 shape, scs Table 1).", cell=_cell)
+    register_variant(f"standalone17_{_cell}", standalone17_action_net,
+                     f"17-layer stand-alone {_cell} net (ResNet-18 shape, scs Table 1).", cell=_cell)
 
 
 @register_model
@@ -174,9 +165,9 @@ def lrcn_googlenet_lstm(num_classes: int = 101, pretrained: bool = False, hidden
     per-frame logits. ``width`` narrows the CNN; ``hidden_size=None`` is 512 scaled by it."""
     from .. import backbones as bb
     from ..prernn import TraRNNLayer
-    from .prernn_nets import SequenceNet, _Tap
+    from .prernn_nets import SequenceNet, Tap
 
     net = bb.create_backbone("inception_v1", pretrained=pretrained, width=width)
     hidden = bb.scaled(512, float(width)) if hidden_size is None else int(hidden_size)
     layer = TraRNNLayer(net.feature_dims["pool5"], hidden, kind="lstm")
-    return SequenceNet(_Tap(net, "pool5"), [layer], nn.Linear(hidden, num_classes), drop_rate=drop_rate)
+    return SequenceNet(Tap(net, "pool5"), [layer], nn.Linear(hidden, num_classes), drop_rate=drop_rate)

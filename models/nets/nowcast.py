@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..cells.scs import _STREAMS_ATTR, scs_streams
+from ..cells.scs import STREAMS_ATTR, head_on_streams
 from ..deep import DeepRecurrentNet, skip_stack
 from ..registry import register_model
 
@@ -41,9 +41,9 @@ def cat_with_streams(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """concat(x, h) on channels; SCS sub-goal streams of ``h`` continue as concat(x, stream), so T^1 and
     T^2 run from the encoder through the decoder (the image is an input, like the encoder's)."""
     out = torch.cat([x, h], dim=1)
-    if hasattr(h, _STREAMS_ATTR):
-        s = getattr(h, _STREAMS_ATTR)
-        setattr(out, _STREAMS_ATTR, None if s is None else tuple(torch.cat([x, t], dim=1) for t in s))
+    if hasattr(h, STREAMS_ATTR):
+        s = getattr(h, STREAMS_ATTR)
+        setattr(out, STREAMS_ATTR, None if s is None else tuple(torch.cat([x, t], dim=1) for t in s))
     return out
 
 
@@ -76,11 +76,9 @@ class EncoderDecoderNowcaster(nn.Module):
             x = self._out(h)
             preds.append(x)
             if return_streams:
-                s = scs_streams(h)
-                if s is None:
-                    raise ValueError("return_streams needs an SCS net with sub-goals")
-                spatial.append(self._out(s[0]))
-                temporal.append(s[1])
+                s, tmp = head_on_streams(h, self._out)
+                spatial.append(s)
+                temporal.append(tmp)
         out = torch.stack(preds, dim=1)
         if return_streams:
             return {"prediction": out, "spatial_prediction": torch.stack(spatial, 1),

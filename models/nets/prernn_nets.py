@@ -44,7 +44,7 @@ import torch.nn as nn
 
 from .. import backbones as bb
 from ..prernn import GATES, PreRNNLayer, TraRNNLayer
-from ..registry import register_model
+from ..registry import register_model, register_variant
 
 FC_LAYERS = {"fc6": ("fc6",), "fc7": ("fc7",), "fc67": ("fc6", "fc7")}
 
@@ -62,12 +62,15 @@ class SequenceNet(nn.Module):
         self.drop = nn.Dropout(drop_rate)
         self.head = head
 
-    def forward(self, x, states=None, return_states: bool = False):
+    def features(self, x):
+        """(backbone features (B, T, ...), shortcut (B, T, ...) or None) of frames x (B, T, C, H, W)."""
         B, T = x.shape[:2]
         f = self.backbone(x.flatten(0, 1))
         f, sc = f if isinstance(f, tuple) else (f, None)
-        h = f.view(B, T, *f.shape[1:])
-        sc = None if sc is None else sc.view(B, T, *sc.shape[1:])
+        return f.view(B, T, *f.shape[1:]), None if sc is None else sc.view(B, T, *sc.shape[1:])
+
+    def forward(self, x, states=None, return_states: bool = False):
+        h, sc = self.features(x)
         new_states = []
         for i, layer in enumerate(self.rnn):
             h, s = layer(h, shortcut=sc if i == 0 else None, state=None if states is None else states[i])
@@ -77,7 +80,7 @@ class SequenceNet(nn.Module):
         return (out, new_states) if return_states else out
 
 
-class _Tap(nn.Module):
+class Tap(nn.Module):
     """Calls ``model(x, tap=tap)``."""
 
     def __init__(self, model: nn.Module, tap: str):
@@ -164,7 +167,7 @@ def tra_net(arch: str, kind: str, num_layers: int = 1, num_classes: int = 101, p
     if arch.startswith("resnet"):
         net = bb.create_backbone(arch, pretrained=pretrained, width=width)
         tap, drop_rate = tap or "pool5", drop_rate or 0.0
-        _, last_conv, _ = bb._split_block(net.layer4[-1])
+        _, last_conv, _ = bb.split_block(net.layer4[-1])
         d, (pin, pout) = net.feature_dims[tap], (last_conv.in_channels, last_conv.out_channels)
     else:
         drop_rate = 0.5 if drop_rate is None else drop_rate
@@ -184,41 +187,33 @@ def tra_net(arch: str, kind: str, num_layers: int = 1, num_classes: int = 101, p
     for _ in range(num_layers):
         rnn.append(TraRNNLayer(c_in, int(hidden_size), kind=kind, activation=activation))
         c_in = int(hidden_size)
-    return SequenceNet(_Tap(net, tap), rnn, nn.Linear(c_in, num_classes), drop_rate=drop_rate)
+    return SequenceNet(Tap(net, tap), rnn, nn.Linear(c_in, num_classes), drop_rate=drop_rate)
 
 
 # ----------------------------------------------------------------------------------- registration
-def _register(name: str, builder, doc: str, **fixed):
-    def factory(**kw):
-        return builder(**{**fixed, **kw})
-
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = doc
-    register_model(factory, name=name)
-
-
 for _arch in ("vgg16", "c3d"):
     for _kind in ("vrnn", "lstm", "gru"):
         for _layers in FC_LAYERS:
-            _register(f"prernn_{_arch}_{_kind}_{_layers}", prernn_fc_net,
-                      f"PreRNN-{_kind.upper()} on {_arch} {_layers}.", arch=_arch, kind=_kind, layers=_layers)
+            register_variant(f"prernn_{_arch}_{_kind}_{_layers}", prernn_fc_net,
+                             f"PreRNN-{_kind.upper()} on {_arch} {_layers}.", arch=_arch, kind=_kind,
+                             layers=_layers)
             if _kind != "vrnn":
-                _register(f"prernn_sih_{_arch}_{_kind}_{_layers}", prernn_fc_net,
-                          f"PreRNN-SIH-{_kind.upper()} on {_arch} {_layers}.", arch=_arch, kind=_kind,
-                          layers=_layers, sih=True)
+                register_variant(f"prernn_sih_{_arch}_{_kind}_{_layers}", prernn_fc_net,
+                                 f"PreRNN-SIH-{_kind.upper()} on {_arch} {_layers}.", arch=_arch, kind=_kind,
+                                 layers=_layers, sih=True)
         for _n in (1, 2):
-            _register(f"tra_{_arch}_{_kind}_{_n}", tra_net,
-                      f"Traditional {_kind.upper()}: {_n} new layer(s) on {_arch} fc7.",
-                      arch=_arch, kind=_kind, num_layers=_n)
+            register_variant(f"tra_{_arch}_{_kind}_{_n}", tra_net,
+                             f"Traditional {_kind.upper()}: {_n} new layer(s) on {_arch} fc7.",
+                             arch=_arch, kind=_kind, num_layers=_n)
 
 for _kind in ("vrnn", "lstm", "gru"):
-    _register(f"prernn_resnet50_{_kind}", prernn_resnet_net, f"PreRNN-{_kind.upper()} on ResNet50 res5c.",
-              kind=_kind)
+    register_variant(f"prernn_resnet50_{_kind}", prernn_resnet_net, f"PreRNN-{_kind.upper()} on ResNet50 res5c.",
+                     kind=_kind)
     if _kind != "vrnn":
-        _register(f"prernn_sih_resnet50_{_kind}", prernn_resnet_net,
-                  f"PreRNN-SIH-{_kind.upper()} on ResNet50 res5c.", kind=_kind, sih=True)
-    _register(f"tra_resnet50_{_kind}", tra_net, f"Traditional {_kind.upper()} on ResNet50 pool5.",
-              arch="resnet50", kind=_kind, num_layers=1)
+        register_variant(f"prernn_sih_resnet50_{_kind}", prernn_resnet_net,
+                         f"PreRNN-SIH-{_kind.upper()} on ResNet50 res5c.", kind=_kind, sih=True)
+    register_variant(f"tra_resnet50_{_kind}", tra_net, f"Traditional {_kind.upper()} on ResNet50 pool5.",
+                     arch="resnet50", kind=_kind, num_layers=1)
 
 
 @register_model

@@ -25,8 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..cells import LSTMCell
-from ..cells.scs import scs_streams
-from ..deep import MLPHead, standalone17
+from ..deep import MLPHead, standalone17, unroll_with_head
 from ..registry import register_model
 
 
@@ -118,16 +117,7 @@ class SteerSCS(nn.Module):
 
     def forward(self, frames: torch.Tensor, states=None, return_states: bool = False,
                 return_streams: bool = False):
-        outs, spatial, temporal = [], [], []
-        for i in range(frames.shape[1]):
-            h, states = self.rnn.step(frames[:, i], states)
-            outs.append(self.head(h))
-            if return_streams:
-                s = scs_streams(h)
-                if s is None:
-                    raise ValueError("return_streams needs an SCS net with sub-goals")
-                spatial.append(self.head(s[0]))
-                temporal.append(s[1])
+        outs, spatial, temporal, states = unroll_with_head(self.rnn, self.head, frames, states, return_streams)
         y = _out(torch.cat(outs, dim=1), self.out_act)
         if return_streams:
             y = {"angles": y, "spatial_angles": _out(torch.cat(spatial, dim=1), self.out_act),

@@ -48,6 +48,26 @@ def test_list_shows_every_catalogue_id(capsys):
     assert set(list_ids()) == set(CATALOGUE_IDS)
 
 
+@pytest.mark.parametrize("exp_id", CATALOGUE_IDS)
+def test_where_leads_to_the_papers_file_and_the_line_naming_the_id(exp_id, capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    assert main(["where", exp_id]) == 0
+    first, *rest = capsys.readouterr().out.splitlines()
+    path, line = first.split()[1].rsplit(":", 1)
+    assert path == f"benchmark/catalogue/{exp_id.split('.')[0]}.py"
+    assert f'"{exp_id}"' in (root / path).read_text().splitlines()[int(line) - 1]
+    for other in rest:  # the code that builds it: files that exist, lines inside them
+        p, n = re.search(r"(\S+):(\d+)", other).groups()
+        assert 1 <= int(n) <= len((root / p).read_text().splitlines())
+
+
+def test_where_names_an_unknown_id_in_one_line(capsys):
+    assert main(["where", "tabel6"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean deeprnn.table6" in err
+
+
 def test_paper_all_selects_that_paper_and_unknown_paper_lists_valid(capsys):
     assert selected_ids("scs.all") == sorted(i for i in CATALOGUE_IDS if i.startswith("scs."))
     assert main(["nope.all", "--scale", "smoke"]) == 2

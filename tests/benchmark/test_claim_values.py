@@ -16,6 +16,7 @@ from benchmark.claims import evaluate as E
 from benchmark.claims import verdict as V
 from benchmark.config import RunConfig
 from benchmark.results import run_dir
+from benchmark.train.loop import load_finished
 
 EXP = "deeprnn.madeup"
 FUSED = "fused"
@@ -135,7 +136,7 @@ def test_prernn_fig4_mean_training_loss(tmp_path):
 
 
 def test_prernn_table5_two_stream_rows_keep_their_seed(monkeypatch, tmp_path):
-    from benchmark.catalogue import action
+    from benchmark.catalogue.tasks import action
     from benchmark.train import action as task
 
     exp = resolve("prernn.table5")
@@ -169,7 +170,7 @@ def test_the_derived_claims_are_testable_at_every_scale():
 
 
 def test_prernn_fig2_saturation_per_seed_from_checkpoints(tmp_path):
-    from benchmark.catalogue import landmarks
+    from benchmark.catalogue.tasks import landmarks
     from benchmark.train import landmarks as task
 
     exp = resolve("prernn.fig2")
@@ -180,7 +181,7 @@ def test_prernn_fig2_saturation_per_seed_from_checkpoints(tmp_path):
         torch.save({"model": task.make_model(c, pretrained=False).state_dict()}, run_dir(tmp_path, c) / "checkpoint.pt")
     res = E.with_claim_values(pd.DataFrame(), exp, tmp_path, cfgs)
     assert sorted(res["seed"]) == [0, 1] and set(res[DERIVED]) == {landmarks.SATURATION}
-    model, test_set = task.load_trained(tmp_path, cfgs[0])
+    model, test_set = load_finished(tmp_path, cfgs[0])
     sat, _, _ = landmarks.saturation_rows("", "lstm", landmarks.collect_gates(model, test_set))
     layer1 = [r["left_saturated"] + r["right_saturated"] for r in sat if r["layer"] == 1]
     first = res[res["seed"] == 0].iloc[0]

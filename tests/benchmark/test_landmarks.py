@@ -152,7 +152,7 @@ def test_saturation_fractions_exact():
     left, right = lm.saturation(g)
     assert left.tolist() == [0.25, 0.25, 0.0]
     assert right.tolist() == [0.5, 0.25, 0.0]
-    from benchmark.catalogue.landmarks import saturation_rows
+    from benchmark.catalogue.tasks.landmarks import saturation_rows
 
     rows, hist, units = saturation_rows("TraGRU", "gru", [{"r": g, "z": 1 - g}])
     r = next(x for x in rows if x["gate"] == "r")

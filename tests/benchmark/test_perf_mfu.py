@@ -113,11 +113,11 @@ def test_quick_flops_equal_independent_count(quick, table6):
     from torch.utils.data import default_collate
 
     from benchmark.train.checkpoint import seed_everything
-    from benchmark.train.loop import task_module
+    from benchmark.train.task import get_task
 
     _, _, rows = quick
     cfg = table6["polygon_convlstm_2"]
-    task = task_module(cfg.task)
+    task = get_task(cfg.task)
     seed_everything(cfg.seed)
     model, train_set, _, collate = task.build(cfg)
     batch = (collate or default_collate)([train_set[i] for i in range(cfg.batch_size)])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.catalogue.deeprnn import POLYGON_SCALES, polygon_config, polygon_runs, polygon_td
+from benchmark.catalogue.tasks.polygon import POLYGON_SCALES, polygon_config, polygon_runs, polygon_td
 from benchmark.config import RunConfig, config_hash, validate
 from benchmark.data.builtin_polygons import BuiltinPolygons
 from benchmark.train import polygon as task

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from benchmark.catalogue import resolve
-from benchmark.catalogue.prediction import TABLE4_COLUMNS, stsgd_decay
+from benchmark.catalogue.tasks.prediction import TABLE4_COLUMNS, stsgd_decay
 from benchmark.config import RunConfig
 from benchmark.reference import load_reference
 from benchmark.run import main

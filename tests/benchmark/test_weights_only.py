@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from benchmark.catalogue import resolve
-from benchmark.catalogue.toys import load_trained
+from benchmark.train.loop import load_finished as load_trained
 from benchmark.heal import read_attempts
 from benchmark.launch import launch
 from benchmark.results import run_dir

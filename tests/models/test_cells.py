@@ -15,14 +15,7 @@ from models.nets.polygon_rnn import CELL_DEFAULTS, POLYGON_WIDTHS
 from models.stacks import build_stack, count_parameters
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is fastest, and immune to OpenMP spin-waiting when the
-    machine is loaded (seen here: 2 threads on a busy 2-core box made a 0.3 s test take 15 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
 
 
 # ----------------------------------------------------------------------------- (a) registry sweep

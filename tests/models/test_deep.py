@@ -13,12 +13,7 @@ from models.deep import (DeepRecurrentNet, FrameAverage, StridedCBMCell, Strided
 from models.stacks import count_parameters
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
 
 
 def _trace(net: DeepRecurrentNet):

@@ -17,12 +17,7 @@ from models.stacks import RecurrentStack, build_stack
 RTOL = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
 
 
 CONFIGS = {
@@ -229,3 +224,48 @@ def test_chunked_batched_convs(name, monkeypatch):
     xs = torch.randn(2, 7, 3, 6, 6)
     assert len(lm._chunks(xs.transpose(0, 1).reshape(14, 3, 6, 6), 7, 2)) == 4
     _assert_equal(ref_stack, _run(ref_stack, xs, "time", seed=4), _run(lm_stack, xs, "layer", seed=4))
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", ["convlstm", "cbm", "scs", "scs_plain"])
+def test_cell_forward_sequence_alone(name, train):
+    """A cell's own ``forward_sequence`` (its draws made inside) equals its ``forward`` stepped over time:
+    outputs, final state, input gradient and the global generator's state."""
+    torch.manual_seed(1)
+    cell = _make(name, 1).cells[0].train(train)
+    twin = copy.deepcopy(cell)
+    xs = torch.randn(2, 5, 3, 6, 6)
+
+    torch.manual_seed(3)
+    x_ref = xs.clone().requires_grad_()
+    state, outs = cell.init_state(x_ref[:, 0]), []
+    for t in range(5):
+        h, state = cell(x_ref[:, t], state)
+        outs.append(h)
+    ref_out, ref_state, ref_after = torch.stack(outs, dim=1), _flat_states([state]), torch.rand(3)
+    ref_out.square().sum().backward()
+
+    torch.manual_seed(3)
+    x_lm = xs.clone().requires_grad_()
+    out, st = twin.forward_sequence(x_lm)
+    after = torch.rand(3)
+    out.square().sum().backward()
+
+    assert out.shape == ref_out.shape and _rel(out, ref_out) < RTOL
+    assert len(_flat_states([st])) == len(ref_state)
+    assert all(_rel(a, b) < RTOL for a, b in zip(_flat_states([st]), ref_state))
+    assert _rel(x_lm.grad, x_ref.grad) < RTOL
+    assert torch.equal(after, ref_after)
+
+
+def test_only_declaring_classes_run_layer_major():
+    """Subclasses (the strided cells of models.deep) and CBMLSTMCell (a forward_sequence of its own, with
+    batch x time BN) are not covered: they raise instead of running another class's path."""
+    from models.cells import CBMLSTMCell
+    from models.deep import StridedCBMCell
+
+    xs = torch.randn(1, 2, 3, 8, 8)
+    with pytest.raises(NotImplementedError, match="StridedCBMCell"):
+        StridedCBMCell(3, 4, stride=2).forward_sequence(xs)
+    with pytest.raises(NotImplementedError, match="layer 1 is CBMLSTMCell"):
+        RecurrentStack([CBMCell(3, 4), CBMLSTMCell(4, 4)])(xs, execution="layer")

@@ -96,7 +96,7 @@ def test_xavier_normal_init_has_the_xavier_std():
 def test_the_default_polygon_cbm_is_the_released_cell():
     """Issue 15: the polygon nets' CBM (``create_model("polygon_cbm_<d>")`` with no cell options, and the
     Table 6 runs' ``model_kw``) is the released cell: its weights copied in, the same outputs."""
-    from benchmark.catalogue.deeprnn import polygon_config
+    from benchmark.catalogue.tasks.polygon import polygon_config
     from models import create_model
 
     torch.manual_seed(0)

@@ -118,10 +118,10 @@ def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_s
 def _nan_checkpoint(run: Path) -> None:
     from benchmark.config import RunConfig
     from benchmark.train.checkpoint import save_checkpoint
-    from benchmark.train.loop import task_module
+    from benchmark.train.task import get_task
 
     cfg = RunConfig.from_dict(json.loads((run / "config.json").read_text()))
-    model = task_module(cfg.task).build(cfg)[0]
+    model = get_task(cfg.task).build(cfg)[0]
     with torch.no_grad():
         for p in model.parameters():
             p.fill_(float("nan"))

@@ -19,19 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..config import RunConfig, validate  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_results  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from . import Experiment, register  # noqa: E402
-from .prediction import stsgd_decay  # noqa: E402  (the scs STSGD schedule, shared with scs.table7)
+from ...config import RunConfig, validate
+from ...reference import load_reference
+from ...results import load_results
+from ...tables import comparison, write_table
+from .prediction import stsgd_decay  # the scs STSGD schedule, shared with scs.table7)
+from ...figures import plt, save_figure
+from .. import scaled
 
 CELL_COLUMNS = ["row", "column", "reproduced", "n_seeds", "dataset"]
 PS = (0.0, 0.3, 0.5)
@@ -85,7 +82,7 @@ def _row(kind: str, ds: str, p: float | None) -> str:
 
 def real_dataset(data_root: str) -> str:
     """Which real data set lies under ``data_root``: "commaai" (camera/*.h5) or "livi" (sequence folders)."""
-    from ..data import commaai, livi
+    from ...data import commaai, livi
 
     if commaai.drive_names(data_root):
         return "commaai"
@@ -97,7 +94,7 @@ def real_dataset(data_root: str) -> str:
 
 def steering_run(scale: str, seed: int, kind: str, ds: str, length: int, p: float | None,
                  data_root: str | None) -> RunConfig:
-    s = STEER_SCALES[scale]
+    s = scaled(STEER_SCALES, scale)
     data_kw = dict(s["data_kw"], observed=length)
     if data_root:
         dataset = DATASETS[ds]["name"]
@@ -187,10 +184,7 @@ def table5_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
         ax.legend(fontsize=6)
     data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
     fig.suptitle(f"scs Table 5: steering accuracy vs STSGD p ({scale} scale; ours on {data})", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def _caption(scale: str, what: str) -> str:
@@ -240,10 +234,7 @@ def table6_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
     ax.set_title(f"scs Table 6: temporal minus spatial sub-goal accuracy by road type\n({scale} scale; ours on {data})",
                  fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
@@ -255,14 +246,3 @@ def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
                                         "(r_s = r_t = the main goal)"), columns=columns)
     files.append(table6_figure(tidy, out_dir / "figures" / "scs" / "table6.png", scale))
     return files
-
-
-register(Experiment(
-    id="scs.table5",
-    title="Steering angle: SCS (STSGD p = 0, 0.3, 0.5) vs CNN+LSTM vs CNN, observed length 7 / 3; comma.ai, LiVi",
-    make_runs=table5_runs, make_outputs=table5_outputs))
-
-register(Experiment(
-    id="scs.table6",
-    title="Steering: T^1 (spatial) vs T^2 (temporal) sub-goal accuracy by road type on LiVi (SCS runs of Table 5)",
-    make_runs=table6_runs, make_outputs=table6_outputs))

@@ -32,20 +32,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..claims import DERIVED  # noqa: E402
-from ..config import RunConfig, validate  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_curves, load_results, run_dir, run_status  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from . import Experiment, register  # noqa: E402
-from .prernn import COLUMNS, FAMILY_PREFIX, KINDS  # noqa: E402,F401
+from ...claims import DERIVED
+from ...config import RunConfig, validate
+from ...reference import load_reference
+from ...results import load_curves, load_results, run_dir, run_status
+from ...tables import comparison, write_table
+from .layouts import COLUMNS, KINDS, layout_cells
+from ...figures import plt, save_figure
+from .. import scaled
 
 PAPER = "prernn"
 TABLE4 = "prernn.table4"
@@ -77,7 +74,7 @@ GESTURE_SCALES = {
                   model_kw=dict(width=1.0)),
 }
 
-# Table 4 has Table 2's layout: KINDS, COLUMNS, FAMILY_PREFIX from .prernn
+# Table 4 has Table 2's layout: KINDS, COLUMNS, layout_cells from .layouts
 
 
 def model_name(family: str, kind: str, suffix: str) -> str:
@@ -87,8 +84,7 @@ def model_name(family: str, kind: str, suffix: str) -> str:
 def scale_settings(scale: str, data_root: str | None) -> dict:
     """The scale's settings; at paper scale the C3D weights come from ``$BENCHMARK_C3D_WEIGHTS`` (``True``
     when unset: the run then stops with the instructions to convert them, ``models.backbones.C3D_NO_WEIGHTS``)."""
-    s = {**GESTURE_SCALES[scale], "model_kw": dict(GESTURE_SCALES[scale]["model_kw"]),
-         "data_kw": dict(GESTURE_SCALES[scale]["data_kw"])}
+    s = scaled(GESTURE_SCALES, scale)
     s["dataset"] = "nvgesture" if data_root else s["dataset"]
     if scale == "paper":
         s["model_kw"]["pretrained"] = os.environ.get("BENCHMARK_C3D_WEIGHTS") or True
@@ -112,18 +108,8 @@ def gesture_run(scale: str, seed: int, data_root: str | None, model: str, labels
 def table4_runs(scale: str, seeds: int, data_root: str | None, only=None) -> list[RunConfig]:
     """One run per (row, column, seed) of Table 4 (PreRNN-SIH VRNN does not exist: the paper's '-').
     ``only``: a predicate on (row, column) to keep a subset (the same configs, so the same run dirs)."""
-    cfgs = []
-    for row, kind in KINDS.items():
-        for col, (family, suffix) in COLUMNS.items():
-            if family == "prernn_sih" and kind == "vrnn":
-                continue
-            if only is not None and not only(row, col):
-                continue
-            for seed in range(seeds):
-                cfgs.append(gesture_run(scale, seed, data_root, model_name(family, kind, suffix),
-                                        dict(row=row, column=col, kind=kind, family=family, layers=suffix,
-                                             name=f"{FAMILY_PREFIX[family]}{row} {col.split(' / ')[1]}")))
-    return cfgs
+    return [gesture_run(scale, seed, data_root, model_name(*parts), labels)
+            for parts, labels in layout_cells(only) for seed in range(seeds)]
 
 
 def _cells(results: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
@@ -147,15 +133,6 @@ def table4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
     csv = out_dir / "tables" / PAPER / "table4_runs.csv"
     results[keep].to_csv(csv, index=False)
     return files + [csv]
-
-
-register(Experiment(
-    id=TABLE4,
-    title="Hand gestures on NVGesture (C3D + CTC): traditional 1/2-layer RNNs vs PreRNN fc6/fc7/fc6-7 vs "
-          "PreRNN-SIH, VRNN/LSTM/GRU (accuracy)",
-    make_runs=lambda scale, seeds, root: table4_runs(scale, seeds, root),
-    make_outputs=table4_outputs,
-))
 
 
 # ---------------------------------------------------------------- Fig. 4: training curves
@@ -208,8 +185,7 @@ def fig4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
                  f"({scale} scale, mean over seeds)", fontsize=10)
     fig.tight_layout()
     png = fdir / "fig4.png"
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, png, dpi=110, tight=False)
     return [csv, png]
 
 
@@ -232,16 +208,6 @@ def curve_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
 
 def curve_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
     return [{**c.labels, DERIVED: LOSS_CURVE} for c in cfgs]
-
-
-register(Experiment(
-    id="prernn.fig4",
-    title="Training curves (loss, accuracy per epoch) of traditional vs PreRNN vs PreRNN-SIH, VRNN and LSTM "
-          "(the Table 4 runs)",
-    make_runs=fig4_runs,
-    make_outputs=fig4_outputs,
-    claim_values=curve_claim_values, claim_arms=curve_claim_arms,
-))
 
 
 # ---------------------------------------------------------------- Table 6
@@ -270,7 +236,7 @@ def _stream(cfg: RunConfig) -> str:
 
 
 def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    from ..train import gesture as task
+    from ...train import gesture as task
 
     results = load_results(runs_root, cfgs)
     if len(results):
@@ -291,11 +257,3 @@ def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
     return write_table(tidy, out_dir / "tables" / PAPER, "table6",
                        f"prernn Table 6: NVGesture accuracy (%), ours = {TABLE6_MODEL} ({scale} scale; the built-in "
                        f"stand-in's one stream fills the depth row; literature rows are reference only)")
-
-
-register(Experiment(
-    id=TABLE6,
-    title="NVGesture: the best PreRNN model (colour, depth, colour + depth) beside published methods",
-    make_runs=table6_runs,
-    make_outputs=table6_outputs,
-))

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..claims import DERIVED  # noqa: E402
-from ..config import RunConfig, validate  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_results  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from . import Experiment, register  # noqa: E402
+from ...claims import DERIVED
+from ...config import RunConfig, validate
+from ...reference import load_reference
+from ...results import load_results
+from ...tables import comparison, write_table
+from ...figures import plt, save_figure
+from .. import scaled
 
 CELL_COLUMNS = ["row", "column", "reproduced", "n_seeds", "dataset"]
 
@@ -61,7 +58,7 @@ TABLE4_SCALES = {
 
 
 def table4_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig]:
-    s = TABLE4_SCALES[scale]
+    s = scaled(TABLE4_SCALES, scale)
     dataset = "kth" if data_root else "builtin"
     data_kw = dict(s["data_kw"])
     if dataset == "builtin":
@@ -119,10 +116,7 @@ def table4_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
     fig.suptitle(f"deeprnn Table 4: prediction quality per step, 10 observed frames ({scale} scale; ours on "
                  f"{data})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def table4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
@@ -154,13 +148,6 @@ def table4_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
 
 def table4_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
     return [{**c.labels, DERIVED: TABLE4_FIRST} for c in cfgs]
-
-
-register(Experiment(
-    id="deeprnn.table4",
-    title="Next-20-frame prediction from 10 frames: ConvLSTM, MCnet, MCnet with a 15-layer CBM motion encoder",
-    make_runs=table4_runs, make_outputs=table4_outputs,
-    claim_values=table4_claim_values, claim_arms=table4_claim_arms))
 
 
 # ---------------------------------------------------------------- scs Table 7: radar echo nowcasting
@@ -197,7 +184,7 @@ def stsgd_decay(p: float, epochs: int) -> tuple:
 
 
 def table7_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig]:
-    s = TABLE7_SCALES[scale]
+    s = scaled(TABLE7_SCALES, scale)
     dataset = "radar" if data_root else "builtin"
     grid = [("nowcast_convlstm", None, "ConvLSTM [50]")] + [("nowcast_scs15", p, f"SCS p={p:.1f}") for p in TABLE7_PS]
     cfgs = []
@@ -242,10 +229,7 @@ def table7_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     axes[0].legend(fontsize=7)
     data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
     fig.suptitle(f"scs Table 7: nowcasting 5 -> 5 frames ({scale} scale; ours on {data})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def table7_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
@@ -255,9 +239,3 @@ def table7_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
                         columns=list(TABLE7_COLUMNS))
     files.append(table7_figure(tidy, out_dir / "figures" / "scs" / "table7.png", scale))
     return files
-
-
-register(Experiment(
-    id="scs.table7",
-    title="Radar echo nowcasting 5 -> 5: ConvLSTM vs 15-layer SCS encoder-decoder at STSGD p = 0, 0.3, 0.5",
-    make_runs=table7_runs, make_outputs=table7_outputs))

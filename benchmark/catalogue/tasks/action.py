@@ -18,19 +18,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..claims import DERIVED  # noqa: E402
-from ..config import RunConfig, validate  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_results  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from . import Experiment, register  # noqa: E402
+from ...claims import DERIVED
+from ...config import RunConfig, validate
+from ...reference import load_reference
+from ...results import load_results
+from ...tables import comparison, write_table
+from ...figures import plt, save_figure
+from .. import scaled
 
 # ------------------------------------------------------------------------------------------ scales
 # Stand-in ImageNet pretraining of the narrow backbones (cached per backbone and width; see
@@ -108,7 +105,7 @@ def action_run(experiment: str, scale: str, seed: int, model: str, data: str, da
     """One run of the action task. ``deep``: a deep net (paper: batch 16 and the overlap scheme);
     ``td``: the TD schedule of a CBM net (default: the scale's); ``split``: the data split (built-in: the
     draw)."""
-    s = ACTION_SCALES[scale]
+    s = scaled(ACTION_SCALES, scale)
     fam = family(model)
     mk = {**s["nets"][fam], **(model_kw or {})}
     if s["pretrained"] and fam != "standalone17":
@@ -216,12 +213,6 @@ def table1_outputs(runs_root, cfgs, out_dir, scale):
     return files
 
 
-register(Experiment(id="deeprnn.table1",
-                    title="Action recognition and anticipation: 1-layer LSTM, 15-layer ConvLSTM, 1-layer and "
-                          "15-layer CBM on VGG (UCF-101, HMDB-51)",
-                    make_runs=table1_runs, make_outputs=table1_outputs))
-
-
 # ---------------------------------------------------------------------------------- deeprnn Table 2
 TABLE2_NETS = {  # row -> (model, deep); the VGG rows are Table 1's UCF-101 runs
     "1-layer LSTM with InceptionV1 [4]": ("lrcn_googlenet_lstm", False),
@@ -248,11 +239,6 @@ def table2_outputs(runs_root, cfgs, out_dir, scale):
     return write_table(tidy, out_dir / "tables" / "deeprnn", "table2", _caption(
         "deeprnn Table 2: action recognition top-1 (%) on UCF-101 split 1, VGG vs InceptionV1 (GoogLeNet) "
         "backbone", scale))
-
-
-register(Experiment(id="deeprnn.table2",
-                    title="Backbone swap VGG vs InceptionV1: 1-layer LSTM, 15-layer ConvLSTM, 15-layer CBM (UCF-101)",
-                    make_runs=table2_runs, make_outputs=table2_outputs))
 
 
 # ---------------------------------------------------------------------------------- deeprnn Table 3
@@ -285,12 +271,6 @@ def table3_outputs(runs_root, cfgs, out_dir, scale):
         "only)", scale), columns=["Kinetics", "UCF-101", "HMDB-51"])
 
 
-register(Experiment(id="deeprnn.table3",
-                    title="Stand-alone 17-layer CBM: Kinetics, fine-tuned on UCF-101 / HMDB-51 (literature rows "
-                          "reference only)",
-                    make_runs=table3_runs, make_outputs=table3_outputs))
-
-
 # ---------------------------------------------------------------------------------- deeprnn Table 7
 # Table 7's caption: "For R, both of the two settings adopt ReLU(Conv)"; T = sigmoid conv (product) or
 # ReLU conv (addition). (The backbone nets' released R is tanh: Table 1 keeps that, so Table 7's
@@ -319,11 +299,6 @@ def table7_outputs(runs_root, cfgs, out_dir, scale):
     return files
 
 
-register(Experiment(id="deeprnn.table7",
-                    title="Merge function of the 15-layer CBM: product (T = sigmoid) vs addition (T = ReLU)",
-                    make_runs=table7_runs, make_outputs=table7_outputs))
-
-
 # ---------------------------------------------------------------------------------- deeprnn Table 8
 TABLE8_RATES = (0.0, 0.2, 0.5, 0.8, 1.0)
 
@@ -336,7 +311,7 @@ def td_decay(schedule, final: float) -> tuple:
 
 
 def table8_runs(scale, seeds, root):
-    td = ACTION_SCALES[scale]["td"]
+    td = scaled(ACTION_SCALES, scale)["td"]
     return [action_run("deeprnn.table8", scale, seed, "deep15_cbm_vgg19", "ucf101", root,
                        dict(net="15-layer CBM (VGG19)", row=f"TD rate {rate}", td_final=rate), deep=True,
                        td=td_decay(td, rate))
@@ -372,15 +347,7 @@ def td_rate_plot(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     h2, l2 = ax2.get_legend_handles_labels()
     fig.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower center", ncol=2, frameon=False)
     ax.set_title("deeprnn Table 8: recognition vs final TD rate", fontsize=10)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
-
-
-register(Experiment(id="deeprnn.table8",
-                    title="Final TD rate 0.0 / 0.2 / 0.5 / 0.8 / 1.0 (decayed from 1.0), VGG19 + 15-layer CBM",
-                    make_runs=table8_runs, make_outputs=table8_outputs))
+    return save_figure(fig, out, rect=(0, 0.07, 1, 1))
 
 
 # ---------------------------------------------------------------------------------- prernn Table 5
@@ -397,7 +364,7 @@ STREAMS = {"rgb": "Color", "flow": "Flow"}
 def prernn_run(experiment, scale, seed, row, method, modality, root, split=1):
     return action_run(experiment, scale, seed, TABLE5_NETS[(row, method)], "ucf101", root,
                       dict(net=row, row=row, method=method), modality=modality, split=split,
-                      epochs=ACTION_SCALES[scale].get("prernn_epochs"))
+                      epochs=scaled(ACTION_SCALES, scale).get("prernn_epochs"))
 
 
 def table5_runs(scale, seeds, root):
@@ -412,7 +379,7 @@ def _table5_key(c):
 def two_stream_by_seed(runs_root, cfgs, key=_table5_key) -> dict:
     """Two-stream accuracy (%) per (key, seed): the average of the colour and flow runs' per-video softmax
     scores (their saved ``test_scores.npz``). Returns {key: {seed: accuracy}}."""
-    from ..train.action import ensure_scores, two_stream_accuracy
+    from ...train.action import ensure_scores, two_stream_accuracy
 
     by = {}
     for c in cfgs:
@@ -475,13 +442,6 @@ def table5_outputs(runs_root, cfgs, out_dir, scale):
     return files
 
 
-register(Experiment(id="prernn.table5",
-                    title="UCF-101: traditional vs PreRNN vs PreRNN-SIH (VRNN / LSTM / GRU on ResNet50), colour, "
-                          "flow and two-stream",
-                    make_runs=table5_runs, make_outputs=table5_outputs,
-                    claim_values=two_stream_claim_values, claim_arms=two_stream_claim_arms))
-
-
 # ---------------------------------------------------------------------------------- prernn Table 7
 # "Ours" = the suite's best PreRNN model, fixed in advance from the paper's Table 5 (best two-stream
 # cell: PreRNN-GRU, 93.7), two-stream, averaged over the three UCF-101 splits. Split 1 is Table 5's run.
@@ -513,12 +473,6 @@ def prernn_table7_outputs(runs_root, cfgs, out_dir, scale):
         f"only)", scale))
 
 
-register(Experiment(id="prernn.table7",
-                    title="UCF-101, three splits: the best PreRNN model (two-stream PreRNN-GRU) vs published "
-                          "methods (reference only)",
-                    make_runs=prernn_table7_runs, make_outputs=prernn_table7_outputs))
-
-
 # ------------------------------------------------------------------------------------------ figures
 def grouped_bars(tidy: pd.DataFrame, out: Path, title: str) -> Path:
     """Paper (left panel) and ours (right panel) side by side, one bar group per column, one bar per row:
@@ -541,7 +495,4 @@ def grouped_bars(tidy: pd.DataFrame, out: Path, title: str) -> Path:
     if handles:
         fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=min(4, len(labels)), frameon=False)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, rect=(0, 0.1, 1, 1))

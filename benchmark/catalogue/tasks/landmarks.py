@@ -21,23 +21,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-
-from ..claims import DERIVED  # noqa: E402
-from ..config import RunConfig, validate  # noqa: E402
-from ..metrics import ced_curve  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_results, run_dir, run_status  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from ..train import landmarks as task  # noqa: E402
-from . import Experiment, register  # noqa: E402
-from .prernn import COLUMNS, FAMILY_PREFIX, KINDS  # noqa: E402,F401
+from ...claims import DERIVED
+from ...config import RunConfig, validate
+from ...metrics import ced_curve
+from ...reference import load_reference
+from ...results import load_results, run_dir, run_status
+from ...tables import comparison, write_table
+from ...train import landmarks as task
+from .layouts import COLUMNS, KINDS, layout_cells
+from ...figures import plt, save_figure
+from ...train.loop import load_finished
+from .. import scaled
 
 PAPER = "prernn"
 TABLE2 = "prernn.table2"
@@ -65,7 +63,7 @@ TABLE2_SCALES = {
                   model_kw=dict(width=1.0, drop_rate=0.5, pretrained=True)),
 }
 
-# Table 2 has Table 4's layout: KINDS, COLUMNS, FAMILY_PREFIX from .prernn
+# Table 2 has Table 4's layout: KINDS, COLUMNS, layout_cells from .layouts
 
 
 def model_name(family: str, kind: str, suffix: str) -> str:
@@ -75,29 +73,18 @@ def model_name(family: str, kind: str, suffix: str) -> str:
 def table2_runs(scale: str, seeds: int, data_root: str | None, only=None) -> list[RunConfig]:
     """One run per (row, column, seed) of Table 2 (PreRNN-SIH VRNN does not exist: the paper's '-').
     ``only``: a predicate on (row, column) to keep a subset (the same configs, so the same run dirs)."""
-    s = TABLE2_SCALES[scale]
+    s = scaled(TABLE2_SCALES, scale)
     dataset = "vw300" if data_root else s["dataset"]
     pre = s["model_kw"].get("pretrained")
     if isinstance(pre, dict) and pre["size"] != s["data_kw"]["size"]:
         raise ValueError(f"{scale}: the stand-in pretraining size {pre['size']} differs from the frames' "
                          f"{s['data_kw']['size']}")
-    cfgs = []
-    for row, kind in KINDS.items():
-        for col, (family, suffix) in COLUMNS.items():
-            if family == "prernn_sih" and kind == "vrnn":
-                continue
-            if only is not None and not only(row, col):
-                continue
-            for seed in range(seeds):
-                cfg = RunConfig(
-                    experiment=TABLE2, scale=scale, task="landmarks", model=model_name(family, kind, suffix),
-                    seed=seed, model_kw=dict(s["model_kw"]), dataset=dataset, data_root=data_root,
-                    data_kw=dict(s["data_kw"]), epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"],
-                    grad_clip=5.0,
-                    labels=dict(row=row, column=col, kind=kind, family=family, layers=suffix,
-                                name=f"{FAMILY_PREFIX[family]}{row} {col.split(' / ')[1]}"))
-                validate(cfg)
-                cfgs.append(cfg)
+    cfgs = [RunConfig(experiment=TABLE2, scale=scale, task="landmarks", model=model_name(*parts), seed=seed,
+                      model_kw=dict(s["model_kw"]), dataset=dataset, data_root=data_root, data_kw=dict(s["data_kw"]),
+                      epochs=s["epochs"], batch_size=s["batch_size"], lr=s["lr"], grad_clip=5.0, labels=labels)
+            for parts, labels in layout_cells(only) for seed in range(seeds)]
+    for cfg in cfgs:
+        validate(cfg)
     return cfgs
 
 
@@ -133,15 +120,6 @@ def table2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
     csv = out_dir / "tables" / PAPER / "table2_runs.csv"
     results[keep].to_csv(csv, index=False)
     return files + [csv]
-
-
-register(Experiment(
-    id=TABLE2,
-    title="Face alignment on 300VW (VGG16): traditional 1/2-layer RNNs vs PreRNN fc6/fc7/fc6-7 vs PreRNN-SIH, "
-          "VRNN/LSTM/GRU (AUC)",
-    make_runs=lambda scale, seeds, root: table2_runs(scale, seeds, root),
-    make_outputs=table2_outputs,
-))
 
 
 # ---------------------------------------------------------------- Fig. 3: CED curves
@@ -194,18 +172,8 @@ def fig3_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
     best_txt = f"; best overall: {best_overall[0]} {best_overall[1]}" if best_overall else ""
     fig.suptitle(f"prernn Fig. 3: cumulative error distribution of the Table 2 models, AUC in brackets "
                  f"({scale} scale, threshold {thr:g}{best_txt})", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    save_figure(fig, png, dpi=110)
     return [csv, png]
-
-
-register(Experiment(
-    id="prernn.fig3",
-    title="Cumulative error distribution curves of the Table 2 face-alignment models (300VW)",
-    make_runs=lambda scale, seeds, root: table2_runs(scale, seeds, root),
-    make_outputs=fig3_outputs,
-))
 
 
 # ---------------------------------------------------------------- Fig. 2: gate saturation / histograms
@@ -260,7 +228,7 @@ def fig2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
         if cfg.seed != min(c.seed for c in cfgs) or not _done(runs_root, cfg):
             continue  # one trained model per setting (the first seed), as the paper shows examples
         label = f"{'Tra' if cfg.labels['family'] == 'tra' else 'Pre'}{cfg.labels['row']}"
-        model, test_set = task.load_trained(runs_root, cfg)
+        model, test_set = load_finished(runs_root, cfg)
         layers = collect_gates(model, test_set, cfg.batch_size)
         s, h, u = saturation_rows(label, cfg.labels["kind"], layers)
         sat_rows += s
@@ -312,10 +280,7 @@ def _plot_fig2(units: dict, hist: pd.DataFrame, png: Path, scale: str) -> Path:
         ax.legend(fontsize=7)
     fig.suptitle(f"prernn Fig. 2: LSTM gate saturation per unit (top) and GRU gate activation histograms (bottom), "
                  f"traditional 2 layers vs PreRNN fc6/7, test set ({scale} scale)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png, dpi=110)
 
 
 # Gate saturation as a claim value (the prernn.fig2 claims): for every finished run (each seed, where the
@@ -330,7 +295,7 @@ def saturation_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFr
     for cfg in cfgs:
         if not _done(runs_root, cfg):
             continue
-        model, test_set = task.load_trained(runs_root, cfg)
+        model, test_set = load_finished(runs_root, cfg)
         sat, _, _ = saturation_rows("", cfg.labels["kind"], collect_gates(model, test_set, cfg.batch_size))
         per_layer = pd.DataFrame(sat).assign(saturated=lambda d: d["left_saturated"] + d["right_saturated"])
         share = per_layer.groupby("layer")["saturated"].mean()  # the gates have equal counts: pooled share
@@ -344,12 +309,3 @@ def saturation_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFr
 
 def saturation_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
     return [{**c.labels, DERIVED: SATURATION} for c in cfgs]
-
-
-register(Experiment(
-    id="prernn.fig2",
-    title="Gate saturation (LSTM) and activation histograms (GRU), layers 1 and 2, Tra vs Pre (Table 2 models)",
-    make_runs=fig2_runs,
-    make_outputs=fig2_outputs,
-    claim_values=saturation_claim_values, claim_arms=saturation_claim_arms,
-))

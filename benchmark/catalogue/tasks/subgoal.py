@@ -23,19 +23,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..claims import DERIVED  # noqa: E402
-from ..config import RunConfig, validate  # noqa: E402
-from ..reference import load_reference  # noqa: E402
-from ..results import load_curves, load_results, run_dir, run_status  # noqa: E402
-from ..tables import comparison, write_table  # noqa: E402
-from . import Experiment, register  # noqa: E402
+from ...claims import DERIVED
+from ...config import RunConfig, validate
+from ...reference import load_reference
+from ...results import load_curves, load_results, run_dir, run_status
+from ...tables import comparison, write_table
+from ...figures import plt, save_figure
+from ...train.loop import load_finished
+from .. import scaled
 
 COLUMNS = {"kinetics": "Kinetics", "ucf101": "UCF-101", "hmdb51": "HMDB-51"}
 PRETRAIN_EXPERIMENT = "scs.kinetics"
@@ -106,7 +104,7 @@ VARIANT_NAMES = {"Whole Stand-alone SCS": "whole", "Stand-alone SCS w/o two sub-
 
 def _data_kw(scale: str, data: str, data_root: str | None, family: dict) -> tuple[str, str | None, dict]:
     """(dataset, data_root, data_kw) of one data set at this scale."""
-    d = ACTION_SCALES[scale]["data"]
+    d = scaled(ACTION_SCALES, scale)["data"]
     L, S = family["clip_len"], family.get("clips")
     if data_root:  # paper scale on the real data: T covers S LTSC clips of L frames (stride L - overlap)
         overlap = max(1, round(L * 0.25))
@@ -127,7 +125,7 @@ def action_run(experiment: str, scale: str, seed: int, model: str, family_name: 
                pretrain: RunConfig | None = None, epochs: int | None = None) -> RunConfig:
     """One run of task ``subgoal``: ``variant`` = the Table 3 changes (SCS nets), ``pretrain`` = the
     Kinetics run whose weights it starts from; ``epochs`` (default: the scale's for ``data``)."""
-    s = ACTION_SCALES[scale]
+    s = scaled(ACTION_SCALES, scale)
     fam = s["families"][family_name]
     variant = dict(variant or {})
     dataset, root, data_kw = _data_kw(scale, data, data_root, fam)
@@ -215,7 +213,7 @@ def table2_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig
         for seed in range(seeds):
             p = pretrain_run(scale, seed, model, fam, data_root) if pre else None
             for data in ("ucf101", "hmdb51"):
-                epochs = None if pre else ACTION_SCALES[scale].get("scratch_epochs", {}).get(data)
+                epochs = None if pre else scaled(ACTION_SCALES, scale).get("scratch_epochs", {}).get(data)
                 cfgs.append(action_run("scs.table2", scale, seed, model, fam, data, data_root,
                                        dict(row=row, column=COLUMNS[data], model=model, pretrained_kinetics=pre),
                                        pretrain=p, epochs=epochs))
@@ -229,13 +227,6 @@ def table2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
                        "scs Table 2: action recognition top-1 (%), stand-alone (pre-trained on Kinetics, then "
                        "fine-tuned) and backbone-supported nets" + _STANDIN.get(scale, ""),
                        columns=list(COLUMNS.values()))
-
-
-register(Experiment(
-    id="scs.table2",
-    title="Action recognition: LSTM+VGG, stand-alone CBM/SCS (Kinetics, fine-tuned on UCF-101/HMDB-51), "
-          "VGG/Inception-supported ConvLSTM/CBM/SCS",
-    make_runs=table2_runs, make_outputs=table2_outputs))
 
 
 # ------------------------------------------------------------------------------------------------ Table 3
@@ -256,12 +247,6 @@ def table3_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
                        "scs Table 3: ablation of the stand-alone SCS, top-1 (%) (Kinetics; HMDB-51 fine-tuned from it)"
                        + _STANDIN.get(scale, ""),
                        columns=[COLUMNS["kinetics"], COLUMNS["hmdb51"]])
-
-
-register(Experiment(
-    id="scs.table3",
-    title="Ablation of the stand-alone SCS: without sub-tasks, without T2, without ASTSGD, without LTSC",
-    make_runs=table3_runs, make_outputs=table3_outputs))
 
 
 # ------------------------------------------------------------------------------------------------- Fig. 4
@@ -309,31 +294,10 @@ def fig4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
                  + (", built-in stand-ins)" if scale != "paper" else ")"), fontsize=10)
     fig.tight_layout()
     png = out_dir / "figures" / "scs" / "fig4.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    save_figure(fig, png, tight=False)
     files.append(png)
     maps = fig4a_maps(runs_root, cfgs, out_dir / "figures" / "scs" / "fig4a.png", scale)
     return files + ([maps] if maps else [])
-
-
-def _trained(runs_root: Path, cfg: RunConfig):
-    """A finished run's model (eval mode) and test set."""
-    import torch
-
-    from models import create_model
-
-    from ..results import run_dir
-    from ..train import subgoal as task
-    from ..train.checkpoint import read_checkpoint
-    from ..train.loop import CHECKPOINT_FILE
-
-    _, test_set = task.datasets(cfg)
-    model = create_model(cfg.model, num_classes=test_set.num_classes, **cfg.model_kw)
-    task.attach_heads(model, task.options(cfg), test_set.num_classes)
-    ckpt = read_checkpoint(run_dir(runs_root, cfg) / CHECKPOINT_FILE)
-    model.load_state_dict(ckpt["model"])
-    return model.eval(), test_set
 
 
 def fig4a_maps(runs_root: Path, cfgs: list[RunConfig], out: Path, scale: str, layer: int = 4) -> Path | None:
@@ -341,7 +305,7 @@ def fig4a_maps(runs_root: Path, cfgs: list[RunConfig], out: Path, scale: str, la
     video, for the whole SCS and the one trained without sub-tasks (HMDB-51 runs, seed 0)."""
     import torch
 
-    from ..results import run_dir, run_status
+    from ...rundir import run_dir, run_status
     from .toys import feature_map_figure
 
     pick = {c.labels.get("variant"): c for c in cfgs if c.seed == 0 and c.labels.get("variant") in
@@ -350,7 +314,7 @@ def fig4a_maps(runs_root: Path, cfgs: list[RunConfig], out: Path, scale: str, la
         return None
     examples = []
     for name in ("whole", "w/o sub-tasks"):
-        model, test = _trained(runs_root, pick[name])
+        model, test = load_finished(runs_root, pick[name])
         frames = test[0]["frames"][None]
         got = {"h_s": [], "h_t": []}
 
@@ -398,9 +362,3 @@ def q_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
 
 def q_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
     return [{**c.labels, DERIVED: d} for c in cfgs if _astsgd(c) for d in (Q_START, Q_END)]
-
-
-register(Experiment(
-    id="scs.fig4",
-    title="q over training under ASTSGD and the sub-task ablation (the Table 3 runs)",
-    make_runs=table3_runs, make_outputs=fig4_outputs, claim_values=q_claim_values, claim_arms=q_claim_arms))
