@@ -29,7 +29,8 @@ task's loss under ``benchmark.precision.autocast(precision)`` then ``backward()`
 clipping to ``cfg.grad_clip``, an Adam step (``cfg.lr``). The model is built as training builds it
 (``seed_everything(cfg.seed)``, ``task.build(cfg)``, the epoch-0 TD rate / STSGD p, ``train()`` mode), the
 batch is ``collate([train_set[i] for i in range(cfg.batch_size)])``. Per precision, from the same initial
-weights and a fresh Adam: one warm-up step, then the median of 3 timed steps (``--quick``: 1). bf16 only
+weights and a fresh Adam: one warm-up step, then the median of 3 timed steps (``--quick``: 1, and the
+two ``QUICK_MODELS`` on ``QUICK_ITEMS`` training items: the same shapes, so the same step). bf16 only
 where ``benchmark.precision.bf16_problem()`` is None (else a printed line, no row).
 
 **FLOPs per step** (``gflop_per_step``): ``torch.utils.flop_counter.FlopCounterMode`` around the forward
@@ -68,6 +69,7 @@ from .precision import PRECISIONS, autocast, bf16_problem
 COLUMNS = ["model", "shape", "precision", "step_seconds", "gflop_per_step", "achieved_gflops", "peak_gflops",
            "mfu", "machine", "threads", "peak_matmul_gflops", "peak_conv_gflops"]
 TABLE6 = "deeprnn.table6"
+QUICK_ITEMS = 64  # training items of a --quick config (the step's batch is drawn from them)
 QUICK_MODELS = ("polygon_cbm_2", "polygon_convlstm_2")
 MAX_STEP_SECONDS = 60.0
 
@@ -385,8 +387,10 @@ def catalogue_configs(quick: bool, log=print) -> list[tuple[str, object]]:
     from .catalogue import list_ids, resolve
 
     table6 = resolve(TABLE6).make_runs("cpu", 1, None)
-    if quick:
-        return [(c.model, c) for m in QUICK_MODELS for c in table6 if c.model == m][:len(QUICK_MODELS)]
+    if quick:  # the same shapes on a data set of a few batches: a step's cost does not depend on its size
+        few = dict(n_train=QUICK_ITEMS, n_test=QUICK_ITEMS // 4)
+        return [(c.model, dataclasses.replace(c, data_kw={**c.data_kw, **few}))
+                for m in QUICK_MODELS for c in table6 if c.model == m][:len(QUICK_MODELS)]
     picks, tasks = [(c.model, c) for c in table6], {c.task for c in table6}
     for eid in list_ids():
         pretrain = []

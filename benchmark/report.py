@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 # Appended to the page: after load, a hidden element records the tables and images and how many images
-# decoded, so a headless browser can check the page (tests/benchmark/test_report.py).
+# decoded, so a headless browser can check the page (tests/e2e/test_report.py).
 CHECK_SCRIPT = """
 <script>
 window.addEventListener('load', function () {

@@ -29,19 +29,15 @@ def _cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory):
-    """Every id at smoke, in one runs folder (ids share runs, as they do at the other scales)."""
+def smoke_runs(smoke_sweep, tmp_path_factory):
+    """Every id at smoke against the session's smoke sweep (ids share runs, as they do at the other scales):
+    (folder with runs/ and out/, exit code per id)."""
     root = tmp_path_factory.mktemp("action")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BENCHMARK_CACHE", str(root / "cache"))
-    try:
-        codes = {i: main([i, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(root / "runs"),
-                          "--out-dir", str(root / "out")]) for i in IDS}
-    finally:
-        mp.undo()
-    return root, codes
+    (root / "runs").symlink_to(smoke_sweep.runs)
+    return root, {i: smoke_sweep.run(i, root / "out") for i in IDS}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("exp_id", list(IDS))
 def test_id_smoke(smoke_runs, exp_id):
     root, codes = smoke_runs
@@ -58,6 +54,7 @@ def test_id_smoke(smoke_runs, exp_id):
         assert (root / "out" / "figures" / paper / f).stat().st_size > 0
 
 
+@pytest.mark.e2e
 def test_shared_runs_train_once(smoke_runs):
     root, _ = smoke_runs
     # Table 2's VGG rows are Table 1's UCF-101 runs; prernn Table 7's split 1 is Table 5's

@@ -125,6 +125,7 @@ def test_slurm_that_answers_passes_the_check(box, monkeypatch):
     assert slurm_problem() is None
 
 
+@pytest.mark.e2e
 def test_the_command_line_itself_prints_no_traceback(box):
     """Through the real interpreter: the shipped profile-less bad inputs of the issue."""
     argvs = [_grid(box, "--seeds", "0"), _grid(box, "--max-parallel", "-1"),

@@ -79,10 +79,10 @@ def reference_tables() -> list[tuple[str, str]]:
             for t in pd.read_csv(Path(__file__).resolve().parents[2] / "benchmark" / "reference" / f"{p}.csv")["table"].unique()]
 
 
-def test_all_runs_every_experiment_at_smoke_with_a_row_for_every_printed_number(tmp_path):
-    out = tmp_path / "out"
-    assert main(["all", "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(tmp_path / "runs"),
-                 "--out-dir", str(out)]) == 0
+@pytest.mark.e2e
+def test_all_runs_every_experiment_at_smoke_with_a_row_for_every_printed_number(smoke_sweep):
+    out = smoke_sweep.out  # python -m benchmark.run all --scale smoke, once per pytest run
+    assert smoke_sweep.code == 0
     manifest = json.loads((out / "tables" / "manifest.json").read_text())
     assert set(manifest) == set(CATALOGUE_IDS)
     for i, m in manifest.items():

@@ -23,14 +23,17 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCHMARK_CACHE", str(tmp_path / "cache"))
 
 
+_SWEEP = {}
+
+
 def _run(exp_id, tmp_path):
-    from benchmark.run import main
-
-    assert main([exp_id, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(tmp_path / "runs"),
-                 "--out-dir", str(tmp_path / "out")]) == 0
+    assert _SWEEP["run"](exp_id, tmp_path / "out") == 0  # against the session's smoke sweep
 
 
-def test_table4_fig4_table6_smoke(tmp_path):
+@pytest.mark.e2e
+def test_table4_fig4_table6_smoke(smoke_sweep, tmp_path):
+    _SWEEP["run"] = smoke_sweep.run
+    (tmp_path / "runs").symlink_to(smoke_sweep.runs)
     from benchmark.catalogue import resolve
 
     _run("prernn.table4", tmp_path)

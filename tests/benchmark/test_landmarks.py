@@ -18,19 +18,20 @@ SMOKE_ARGS = ["--scale", "smoke", "--cluster", "debug"]
 
 # ---------------------------------------------------------------- the three ids at smoke
 @pytest.fixture(scope="module")
-def smoke_dirs(tmp_path_factory):
-    """prernn.table2 at smoke once; fig3 and fig2 reuse its runs (same configs)."""
-    from benchmark.run import main
-
+def smoke_dirs(smoke_sweep, tmp_path_factory):
+    """prernn.table2 at smoke against the session's smoke sweep; fig3 and fig2 reuse its runs (same configs)."""
     root = tmp_path_factory.mktemp("landmarks")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("BENCHMARK_CACHE", str(root / "cache"))  # the stand-in pretrained weights stay in tmp
-    dirs = ["--runs-dir", str(root / "runs"), "--out-dir", str(root / "out")]
-    assert main(["prernn.table2", *SMOKE_ARGS, *dirs]) == 0
-    yield root, dirs, main
-    mp.undo()
+    (root / "runs").symlink_to(smoke_sweep.runs)
+
+    def main(argv):
+        assert argv[1:len(SMOKE_ARGS) + 1] == SMOKE_ARGS
+        return smoke_sweep.run(argv[0], root / "out")
+
+    assert main(["prernn.table2", *SMOKE_ARGS]) == 0
+    return root, [], main
 
 
+@pytest.mark.e2e
 def test_table2_smoke(smoke_dirs):
     root, _, _ = smoke_dirs
     out = pd.read_csv(root / "out" / "tables" / "prernn" / "table2.csv")
@@ -53,9 +54,16 @@ def test_table2_smoke(smoke_dirs):
     assert lm.summarise(errors, 0.25)["test_auc"] == pytest.approx(row["test_auc"], abs=1e-12)
 
 
-def test_fig3_smoke_reuses_table2_runs(smoke_dirs):
+def _run_id(smoke_dirs, exp_id):
+    """``exp_id`` at smoke against the shared runs; the folder of its runs/ and out/."""
     root, dirs, main = smoke_dirs
-    assert main(["prernn.fig3", *SMOKE_ARGS, *dirs]) == 0
+    assert main([exp_id, *SMOKE_ARGS, *dirs]) == 0
+    return root
+
+
+@pytest.mark.e2e
+def test_fig3_smoke_reuses_table2_runs(smoke_dirs):
+    root = _run_id(smoke_dirs, "prernn.fig3")
     assert (root / "out" / "figures" / "prernn" / "fig3.png").exists()
     ced = pd.read_csv(root / "out" / "tables" / "prernn" / "fig3_ced.csv")
     assert len(ced.groupby(["row", "column"])) == 21
@@ -64,9 +72,9 @@ def test_fig3_smoke_reuses_table2_runs(smoke_dirs):
     assert not (root / "runs" / "prernn.fig3").exists()  # nothing trained twice
 
 
+@pytest.mark.e2e
 def test_fig2_smoke(smoke_dirs):
-    root, dirs, main = smoke_dirs
-    assert main(["prernn.fig2", *SMOKE_ARGS, *dirs]) == 0
+    root = _run_id(smoke_dirs, "prernn.fig2")
     assert (root / "out" / "figures" / "prernn" / "fig2.png").exists()
     sat = pd.read_csv(root / "out" / "tables" / "prernn" / "fig2_saturation.csv")
     assert set(sat["model"]) == {"TraLSTM", "PreLSTM", "TraGRU", "PreGRU"}

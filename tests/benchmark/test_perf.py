@@ -15,6 +15,7 @@ def quick(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.e2e
 def test_outputs_written(quick):
     out, _ = quick
     for name in ("step_time", "memory", "headline"):
@@ -24,6 +25,7 @@ def test_outputs_written(quick):
         assert png.is_file() and png.stat().st_size > 1000
 
 
+@pytest.mark.e2e
 def test_step_time_table(quick):
     out, _ = quick
     df = pd.read_csv(out / "tables/perf/step_time.csv")
@@ -41,6 +43,7 @@ def test_step_time_table(quick):
     assert "threads=" in df.machine.iloc[0] and torch.__version__ in df.machine.iloc[0]
 
 
+@pytest.mark.e2e
 def test_headline_table(quick):
     out, _ = quick
     df = pd.read_csv(out / "tables/perf/headline.csv")
@@ -52,6 +55,7 @@ def test_headline_table(quick):
         assert all(math.isclose(r, s["time"] / s["layer"], rel_tol=1e-9) for r in grp.ratio_time_over_layer)
 
 
+@pytest.mark.e2e
 def test_memory_table(quick):
     out, _ = quick
     df = pd.read_csv(out / "tables/perf/memory.csv")

@@ -55,9 +55,7 @@ def test_analytic_cbm_with_temporal_dropout_one():
 
 @pytest.fixture(scope="module")
 def table6():
-    from benchmark.catalogue import resolve
-
-    return {c.model: c for c in resolve(perf_mfu.TABLE6).make_runs("cpu", 1, None)}
+    return dict(perf_mfu.catalogue_configs(quick=True))  # the sweep's shapes, a few batches of data
 
 
 @pytest.mark.parametrize("model", perf_mfu.QUICK_MODELS)
@@ -79,6 +77,7 @@ def quick(tmp_path_factory):
         return result, reader.fieldnames, list(reader)
 
 
+@pytest.mark.e2e
 def test_quick_table_columns_and_mfu(quick):
     result, columns, rows = quick
     assert columns == ["model", "shape", "precision", "step_seconds", "gflop_per_step", "achieved_gflops",
@@ -108,6 +107,7 @@ def test_quick_table_columns_and_mfu(quick):
         assert len({r["gflop_per_step"] for r in rows if r["model"] == m}) == 1
 
 
+@pytest.mark.e2e
 def test_quick_flops_equal_independent_count(quick, table6):
     """polygon_convlstm_2's gflop_per_step = FlopCounterMode over the step built here from the catalogue."""
     from torch.utils.data import default_collate

@@ -12,13 +12,11 @@ from benchmark.catalogue import resolve
 from benchmark.catalogue.tasks.prediction import TABLE4_COLUMNS, stsgd_decay
 from benchmark.config import RunConfig
 from benchmark.reference import load_reference
-from benchmark.run import main
 from benchmark.train import nowcast, prediction
 
 
-def _run(tmp_path, exp_id):
-    assert main([exp_id, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(tmp_path / "runs"),
-                 "--out-dir", str(tmp_path / "out")]) == 0
+def _run(tmp_path, exp_id, sweep):
+    assert sweep.run(exp_id, tmp_path / "out") == 0  # against the session's smoke sweep
     paper, name = exp_id.split(".")
     df = pd.read_csv(tmp_path / "out" / "tables" / paper / f"{name}.csv")
     ref = load_reference(paper, name)
@@ -27,16 +25,18 @@ def _run(tmp_path, exp_id):
     return df
 
 
-def test_table4_smoke(tmp_path):
-    df = _run(tmp_path, "deeprnn.table4")
+@pytest.mark.e2e
+def test_table4_smoke(smoke_sweep, tmp_path):
+    df = _run(tmp_path, "deeprnn.table4", smoke_sweep)
     assert len(df) == 6 * len(TABLE4_COLUMNS)  # ConvLSTM, MCnet, Ours x PSNR, SSIM; nothing extra
     assert df["reproduced"].notna().all() and np.isfinite(df["reproduced"]).all()  # every row is trained
     ssim = df[df["row"].str.endswith("SSIM")]["reproduced"]
     assert ((ssim > -1) & (ssim <= 1)).all()
 
 
-def test_table7_smoke(tmp_path):
-    df = _run(tmp_path, "scs.table7")
+@pytest.mark.e2e
+def test_table7_smoke(smoke_sweep, tmp_path):
+    df = _run(tmp_path, "scs.table7", smoke_sweep)
     assert len(df) == 4 * 5
     assert df["reproduced"].notna().all() and np.isfinite(df["reproduced"]).all()
     cfgs = resolve("scs.table7").runs("smoke")

@@ -104,6 +104,7 @@ def test_pack_rule_follows_the_measurement(tmp_path):
     assert pack_rule(cfg, csv) is False
 
 
+@pytest.mark.e2e
 def test_the_launcher_trains_packs_and_resumes_a_started_seed_alone(tmp_path):
     from benchmark.launch import launch, plan
     from benchmark.results import run_dir

@@ -155,12 +155,9 @@ def _check_table(out_dir, name):
     assert (out_dir / "figures" / "scs" / f"{name}.png").is_file()
 
 
-def test_table5_and_table6_end_to_end_at_smoke(tmp_path):
-    from benchmark.run import main
-
-    common = ["--scale", "smoke", "--cluster", "debug", "--runs-dir", str(tmp_path / "runs"),
-              "--out-dir", str(tmp_path / "out")]
-    assert main(["scs.table5", *common]) == 0
+@pytest.mark.e2e
+def test_table5_and_table6_end_to_end_at_smoke(smoke_sweep, tmp_path):
+    assert smoke_sweep.run("scs.table5", tmp_path / "out") == 0
     _check_table(tmp_path / "out", "table5")
-    assert main(["scs.table6", *common]) == 0   # reads the table5 SCS run: nothing new trains
+    assert smoke_sweep.run("scs.table6", tmp_path / "out") == 0   # reads the table5 SCS run: nothing new trains
     _check_table(tmp_path / "out", "table6")

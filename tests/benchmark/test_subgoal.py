@@ -174,23 +174,26 @@ def test_pretrained_weights_are_loaded_except_the_classifier(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- catalogue
+_SWEEP = {}
+
+
 @pytest.fixture(scope="module")
-def smoke_dirs(tmp_path_factory):
+def smoke_dirs(smoke_sweep, tmp_path_factory):
+    _SWEEP["run"] = smoke_sweep.run  # ids run against the session's smoke sweep
     return tmp_path_factory.mktemp("subgoal")
 
 
 def _main(exp, root):
-    from benchmark.run import main
-
-    return main([exp, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(root / "runs"),
-                 "--out-dir", str(root / "out")])
+    return _SWEEP["run"](exp, root / "out")
 
 
+@pytest.mark.e2e
 def test_table2_smoke(smoke_dirs):
     assert _main("scs.table2", smoke_dirs) == 0
     _check_table(_tidy(smoke_dirs / "out", "table2"), "table2")
 
 
+@pytest.mark.e2e
 def test_table3_and_fig4_smoke(smoke_dirs):
     assert _main("scs.table3", smoke_dirs) == 0
     _check_table(_tidy(smoke_dirs / "out", "table3"), "table3")

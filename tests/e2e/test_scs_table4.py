@@ -2,12 +2,10 @@
 import pandas as pd
 
 from benchmark.reference import load_reference
-from benchmark.run import main
 
 
-def test_scs_table4_smoke(tmp_path):
-    assert main(["scs.table4", "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(tmp_path / "runs"),
-                 "--out-dir", str(tmp_path / "out")]) == 0
+def test_scs_table4_smoke(smoke_sweep, tmp_path):
+    assert smoke_sweep.run("scs.table4", tmp_path / "out") == 0
     df = pd.read_csv(tmp_path / "out" / "tables" / "scs" / "table4.csv")
     params = df[df["column"] == "# params of RNN"].set_index("row")["reproduced"].to_dict()
     assert params["Polyg-GRU 5"] == 2.20 and params["Polyg-GRU 15"] == 11.78

@@ -15,7 +15,7 @@ import torch
 
 from benchmark.run import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _env():

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from benchmark.catalogue import resolve
 from benchmark.launch import launch, load_profile, read_attempts
@@ -23,6 +24,9 @@ def test_scontrol_requeue_resumes_from_checkpoint_to_identical_metrics(slurm, tm
     cfg = dataclasses.replace(smoke, epochs=40, data_kw={**smoke.data_kw, "n_train": 512})
     runs = tmp_path / "runs"
     launch([cfg], runs, "slurm", wait=False, progress=False, profile=load_profile("local-cluster"))
+    # the uninterrupted reference trains here, on the other core, while the Slurm job runs
+    ref = tmp_path / "uninterrupted"
+    reference = ThreadPoolExecutor(1).submit(run_training, dataclasses.replace(cfg, threads=1), ref, progress=False)
     path = run_dir(runs, cfg)
     job_id = [a for a in read_attempts(path) if a["event"] == "submitted"][-1]["job_id"]
     deadline = time.time() + 180
@@ -42,7 +46,6 @@ def test_scontrol_requeue_resumes_from_checkpoint_to_identical_metrics(slurm, tm
     st = run_state(path)
     assert st["state"] == "done" and st["requeued"] == 1
 
-    ref = tmp_path / "uninterrupted"
-    run_training(dataclasses.replace(cfg, threads=1), ref, progress=False)
+    reference.result()
     assert [r["epoch"] for r in read_metrics(path)] == list(range(1, cfg.epochs + 1))
     assert _curve(path) == _curve(ref)

@@ -1,0 +1,43 @@
+"""Shared by the whole suite.
+
+- Marker ``e2e``: end-to-end tests (the CLI and the launcher training real runs, Slurm, the report in a
+  browser). Everything under ``tests/e2e/`` is one; elsewhere a test says so itself. The fast loop is
+  ``python -m pytest -m "not e2e"``.
+- ``smoke_sweep``: ``python -m benchmark.run all --scale smoke`` run once per pytest run (session scope),
+  in a temporary runs folder with its own cache. The end-to-end tests of single experiments run their id
+  against its runs (every run is done: the id only writes its tables and figures), so each smoke run
+  trains once per pytest run, not once per test file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+E2E = Path(__file__).resolve().parent / "e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if E2E in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep(tmp_path_factory):
+    """(runs, out, cache, code, run): the smoke sweep of every experiment; ``run(exp_id, out_dir, *extra)``
+    runs one id against its runs (debug cluster) and returns the exit code."""
+    from benchmark.run import main
+
+    root = tmp_path_factory.mktemp("smoke_all")
+    runs, out, cache = root / "runs", root / "out", root / "cache"
+
+    def run(exp_id: str, out_dir, *extra: str) -> int:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("BENCHMARK_CACHE", str(cache))  # the stand-in weights the sweep trained, not the user's
+            return main([exp_id, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(runs),
+                         "--out-dir", str(out_dir), *extra])
+
+    code = run("all", out)
+    return SimpleNamespace(runs=runs, out=out, cache=cache, code=code, run=run)
