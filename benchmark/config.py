@@ -88,6 +88,13 @@ def config_hash(cfg: RunConfig) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
+def prerequisites(cfg: RunConfig) -> list[RunConfig]:
+    """The runs ``cfg`` starts from, which must finish first (the run graph): a fine-tuning run's
+    pre-training run, ``data_kw["pretrain"]`` (a whole config; it runs with ``cfg``'s threads)."""
+    spec = cfg.data_kw.get("pretrain")
+    return [RunConfig.from_dict({**spec, "threads": cfg.threads})] if spec else []
+
+
 def td_rate_at(schedule: tuple, epoch: float) -> float:
     """TD rate in force at ``epoch`` (0-based; fractional within an epoch: epoch + step / steps): the last
     (start_epoch, rate) whose start <= epoch."""

@@ -39,7 +39,7 @@ from pathlib import Path
 import submitit
 from tqdm.auto import tqdm
 
-from .config import RunConfig
+from .config import RunConfig, prerequisites
 from .heal import ATTEMPTS_FILE, log_unlogged, move_aside, read_attempts, record  # noqa: F401 (re-exported)
 from .rundir import (FAILED_FILE, RESULT_FILE, atomic_write_json, read_metrics, result_problem, run_dir, run_status,
                      write_config)
@@ -451,13 +451,61 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
     """Submit every config that has no result and is not in flight; wait for them unless told not to.
     ``name``: what the progress bar calls the sweep (default: the experiments of ``cfgs``).
 
+    The run graph: a run that starts from another (``config.prerequisites``: a fine-tuning run's
+    pre-training run) is submitted once that one has finished (``run_waves``; the other is trained first,
+    pulled in if not asked for). Without waiting, only the first wave is submitted (``deferred``: the rest).
+
     Returns counts by final status plus ``submitted``. Finished runs are never resubmitted or touched.
     """
     runs_root = Path(runs_root)
-    with sweep_lock(runs_root, [c.experiment for c in cfgs]):
-        return _launch(cfgs, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
-                       progress=progress, profile=profile, seed_batching=seed_batching,
-                       name=name or "+".join(dict.fromkeys(c.experiment for c in cfgs)))
+    waves = run_waves(cfgs, runs_root)
+    every = [c for wave in waves for c in wave]
+    name = name or "+".join(dict.fromkeys(c.experiment for c in cfgs))
+    counts: dict[str, int] = {}
+    with sweep_lock(runs_root, [c.experiment for c in every]):
+        for i, wave in enumerate(waves):  # a wave starts once the runs it starts from have finished
+            if i and not wait:
+                later = sum(len(w) for w in waves[i:])
+                print(f"{later} run(s) start from runs not done yet; launch again once those have finished",
+                      file=sys.stderr)
+                counts["deferred"] = later
+                break
+            got = _launch(wave, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
+                          progress=progress, profile=profile, seed_batching=seed_batching,
+                          name=name if len(waves) == 1 else f"{name} ({i + 1}/{len(waves)})")
+            for k, v in got.items():
+                counts[k] = counts.get(k, 0) + v
+    if wait:  # counts by final status of the configs asked for (the prerequisites they pulled in aside)
+        counts = {"submitted": counts.get("submitted", 0)}
+        for cfg in cfgs:
+            s = run_status(run_dir(runs_root, cfg))
+            counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+def run_waves(cfgs: list[RunConfig], runs_root: Path) -> list[list[RunConfig]]:
+    """The run graph in launch order: ``cfgs`` and the unfinished runs they start from
+    (``config.prerequisites``, pulled in when not asked for), in waves; a run is in the wave after the last
+    of its unfinished prerequisites (finished ones impose nothing). One wave when no run waits for another."""
+    depth: dict[Path, int] = {}
+    by_path: dict[Path, RunConfig] = {}
+
+    def visit(cfg: RunConfig, seen: tuple = ()) -> int:
+        path = run_dir(runs_root, cfg)
+        if path in seen:
+            raise ValueError(f"{cfg.experiment} ({cfg.model}): its prerequisites lead back to itself")
+        if path not in depth:
+            by_path[path] = cfg
+            pending = [p for p in prerequisites(cfg) if run_status(run_dir(runs_root, p)) != "done"]
+            depth[path] = 1 + max((visit(p, (*seen, path)) for p in pending), default=-1)
+        return depth[path]
+
+    for cfg in cfgs:
+        visit(cfg)
+    waves = [[] for _ in range(1 + max(depth.values(), default=0))]
+    for path, d in depth.items():
+        waves[d].append(by_path[path])
+    return [w for w in waves if w]
 
 
 LOCKS_DIR = "_locks"

@@ -69,7 +69,7 @@ MEMORY = dict(cell="cbm", depth=15, width=16, size=32, batch=4, Ts=(16, 32, 64),
 
 QUICK_FULL = dict(depths=(2,), Ts=(4, 8), batch=2, size=8, width=4, in_channels=4, k=2)
 QUICK_HEADLINE = dict(cell="cbm", depth=3, T=4, batch=2, size=8, width=4, in_channels=4, k=2)
-QUICK_MEMORY = dict(cell="cbm", depth=2, width=4, size=8, batch=2, Ts=(16, 32), clip_len=10, overlap=0.25)
+QUICK_MEMORY = dict(cell="cbm", depth=2, width=4, size=8, batch=2, Ts=(16,), clip_len=10, overlap=0.25)
 
 SCHEMES = ("bptt", "oct_loss", "oct")
 

@@ -192,7 +192,7 @@ def build(cfg: RunConfig, run_dir=None):
     init, pre = None, pretrain_config(cfg)
     if pre is not None:
         init = pretrained_state(pre, run_dir)
-        seed_everything(cfg.seed)  # the same fine-tuning run whether or not the pre-training ran just now
+        seed_everything(cfg.seed)  # draws from the seed after reading the pre-training run, as always
     train_set, test_set = datasets(cfg)
     model = create_model(cfg.model, num_classes=train_set.num_classes, **model_kwargs(cfg))
     if input_channels(cfg) != 3:

@@ -1,12 +1,11 @@
 """Fine-tuning from another run of the same task (tasks ``action`` and ``subgoal``; deeprnn Table 3 and scs
 Tables 2-3: Kinetics, then UCF-101 / HMDB-51).
 
-``data_kw["pretrain"]`` holds the whole config (a dict) of the pre-training run. That run lives beside the
-fine-tuning run in the runs tree (``<runs>/<its experiment>/<its hash>``); if it is not done, the fine-tuning
-run trains it first, under a file lock (parallel fine-tuning runs train it once: the others wait for it),
-then starts from its final weights: every tensor whose name and shape fit (all but the classifier's last
-layer when the class counts differ). The task re-seeds after it, so the fine-tuning run does not depend on
-which run trained the pre-training run.
+``data_kw["pretrain"]`` holds the whole config (a dict) of the pre-training run (``config.prerequisites``).
+That run lives beside the fine-tuning run in the runs tree (``<runs>/<its experiment>/<its hash>``); the
+launcher trains it first (``launch.run_waves``), never the trainer. The fine-tuning run starts from its final
+weights: every tensor whose name and shape fit (all but the classifier's last layer when the class counts
+differ).
 """
 from __future__ import annotations
 
@@ -14,16 +13,16 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from ..config import RunConfig
+from ..config import RunConfig, prerequisites
 
 
 def pretrain_config(cfg: RunConfig, task: str) -> RunConfig | None:
     """The pre-training run of ``cfg`` (None without one): a run of ``task`` with the same model, itself
     not pre-trained."""
-    spec = cfg.data_kw.get("pretrain")
-    if not spec:
+    found = prerequisites(cfg)
+    if not found:
         return None
-    pre = RunConfig.from_dict({**spec, "threads": cfg.threads})
+    pre = found[0]
     if pre.task != task or pre.model != cfg.model or pre.data_kw.get("pretrain"):
         article = "an" if task[0] in "aeiou" else "a"
         raise ValueError(f"data_kw['pretrain'] must be {article} {task!r} run of the same model, itself not "
@@ -32,22 +31,15 @@ def pretrain_config(cfg: RunConfig, task: str) -> RunConfig | None:
 
 
 def pretraining_run(pre: RunConfig, run_dir) -> tuple[dict, Path]:
-    """(final weights, directory) of the run ``pre`` found beside ``run_dir`` in the runs tree; trained
-    here, under a file lock, if it has not finished (a parallel run may be training it: wait for it)."""
-    import fcntl
-
-    from ..results import run_dir as dir_of, run_status, write_config
-    from .checkpoint import read_checkpoint
-    from .loop import CHECKPOINT_FILE, run_training
+    """(final weights, directory) of the finished run ``pre`` found beside ``run_dir`` in the runs tree. A
+    pre-training run that is not done is an error: the launcher trains it before this run (a trainer never
+    launches runs)."""
+    from ..rundir import CHECKPOINT_FILE, read_checkpoint, run_dir as dir_of, run_status
 
     path = dir_of(Path(run_dir).parent.parent, pre)
     if run_status(path) != "done":
-        path.mkdir(parents=True, exist_ok=True)
-        write_config(path, pre)
-        with open(path / "pretrain.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if run_status(path) != "done":
-                run_training(pre, path, progress=False)
+        raise RuntimeError(f"the pre-training run {path} ({pre.experiment}, {pre.model}) is not done: launch this "
+                           "run through python -m benchmark.run, which trains its pre-training run first")
     return read_checkpoint(path / CHECKPOINT_FILE)["model"], path
 
 

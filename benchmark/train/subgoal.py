@@ -249,7 +249,7 @@ def build(cfg: RunConfig, run_dir=None):
     pre = pretrain_config(cfg)
     if pre is not None:
         init, _ = pretrained_state(pre, run_dir)
-        seed_everything(cfg.seed)  # the same fine-tune run whether or not the pre-training ran just now
+        seed_everything(cfg.seed)  # draws from the seed after reading the pre-training run, as always
     train_set, test_set = datasets(cfg)
     model = create_model(cfg.model, num_classes=train_set.num_classes, **cfg.model_kw)
     attach_heads(model, opts, train_set.num_classes)

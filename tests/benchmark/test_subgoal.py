@@ -160,13 +160,16 @@ def test_stage_taps_of_the_deep_nets():
 
 def test_pretrained_weights_are_loaded_except_the_classifier(tmp_path):
     from benchmark.results import run_dir
+    from benchmark.train.loop import run_training
 
     pre = RunConfig.from_dict({**_cfg(astsgd=True).to_dict(), "experiment": "t.pre",
                                "data_kw": dict(variant="kinetics", n_train=4, n_test=4, T=T, size=SIZE, flow_size=8)})
     cfg = RunConfig.from_dict({**_cfg(astsgd=True).to_dict(),
                                "data_kw": {**_cfg().data_kw, "pretrain": pre.to_dict()}})
+    with pytest.raises(RuntimeError, match="pre-training run .* is not done: launch this run through"):
+        sg.build(cfg, run_dir=tmp_path / "t.sub" / "x")  # a trainer never launches a run
+    run_training(pre, run_dir(tmp_path, pre), progress=False)
     model, *_ = sg.build(cfg, run_dir=tmp_path / "t.sub" / "x")
-    assert (run_dir(tmp_path, pre) / "result.json").exists()
     state = torch.load(run_dir(tmp_path, pre) / "checkpoint.pt", weights_only=False)["model"]
     own = model.state_dict()
     fresh = [k for k in own if not torch.equal(own[k], state.get(k, torch.empty(0))) and "subgoal_state" not in k]
