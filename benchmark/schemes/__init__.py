@@ -1,6 +1,8 @@
 """Training schemes any experiment can switch on.
 
 clips.py      sequence schemes: full BPTT, plain short clips, Overlap Coherence clips, LTSC partitions
+              (``clip_plan``: the one planner) and the clip-by-clip backward (``backward_terms``)
+overlap.py    the one clip loop every task trains through: state hand-over and coherence between clips
 coherence.py  the overlap coherence loss (deeprnn eq. 4) / LTSC overlap loss (scs eq. 23)
 gradient.py   gradient schemes: TD and STSGD schedules, ASTSGD's q (scs eq. 20) and its learned-q net
 """

@@ -50,12 +50,13 @@ from ..analysis.action_scores import (ANTICIPATION_FRAMES, SCORES_FILE, ensure_s
                                       two_stream_scores)
 from ..config import RunConfig
 from ..schemes.clips import backward_terms
+from ..schemes.coherence import coherence_loss
+from ..schemes.overlap import overlap_terms
 from ..schemes.clips import clip_plan as plan_clips
 from ..data.action_sets import (FLOW_CLIP, REAL_SETS, builtin_sets, flow_cache_dir,  # noqa: F401  (re-export)
                                 real_sets, stack_flow, standin_frames)
 from ..metrics import top1_accuracy
 from . import finetune
-from .sequence import _detach  # one state-detaching helper for every clip scheme
 from .finetune import load_fitting  # noqa: F401  (re-export)
 from .standin import cached_state, fit, standin_dir
 from .task import Task, register_task
@@ -230,27 +231,17 @@ def clip_plan(cfg: RunConfig, T: int) -> list[tuple[int, int]]:
 
 def _overlap_terms(model, frames, label, clips, lam: float, init: str):
     """Each clip's loss (cross-entropy of its video logits + lam * coherence with the clip before), in
-    order; handed-over states and the coherence target are detached (one clip's graph per term)."""
-    from ..schemes.coherence import coherence_loss
+    order (``schemes.overlap``: one clip's graph per term)."""
+    def run(a, b, state0, cut):
+        if cut is None:
+            logits, end = run_frames(model, frames[:, a:b], state0)
+            return logits, None, end
+        l1, mid = run_frames(model, frames[:, a:cut], state0)  # up to the next clip's first frame: keep that state
+        l2, end = run_frames(model, frames[:, cut:b], mid)
+        return torch.cat([l1, l2], dim=1), mid, end
 
-    prev, prev_logits, handover = None, None, None
-    for k, (a, b) in enumerate(clips):
-        nxt = clips[k + 1][0] if k + 1 < len(clips) else None
-        state0 = handover
-        if nxt is not None and init == "timestamp" and a < nxt < b:
-            # run up to the next clip's first frame, keep that state, then the rest of the clip
-            l1, s_mid = run_frames(model, frames[:, a:nxt], state0)
-            l2, _ = run_frames(model, frames[:, nxt:b], s_mid)
-            logits, handover = torch.cat([l1, l2], dim=1), _detach(s_mid)
-        else:
-            logits, s_end = run_frames(model, frames[:, a:b], state0)
-            handover = _detach(s_end) if nxt is not None and (init == "previous_last" or nxt >= b) else None
-        term = F.cross_entropy(sequence_logits(model, logits), label)
-        if prev is not None and a < prev[1]:  # frames [a, prev_end) seen by both clips
-            n = prev[1] - a
-            term = term + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n])
-        yield term
-        prev, prev_logits = (a, b), logits.detach()
+    return overlap_terms(clips, run, lambda logits, a, b: F.cross_entropy(sequence_logits(model, logits), label),
+                         lambda out, prev, n, at: coherence_loss(out[:, :n], prev[:, at:at + n]), lam, init)
 
 
 def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:

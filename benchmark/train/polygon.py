@@ -78,26 +78,22 @@ def overlap_loss(model, batch, cfg: RunConfig) -> torch.Tensor:
     ``lam`` x the coherence of its overlap with the clip before (MSE of softmax probabilities, the earlier
     clip detached), averaged over clips. The image encoder runs once and takes every clip's gradient."""
     from ..schemes.coherence import coherence_loss
-    from .sequence import _detach, clip_plan
+    from ..schemes.overlap import overlap_terms
+    from .sequence import clip_plan
 
     target = _trim(batch["target"], batch["length"])
     feats = model.encoder(batch["image"])
     clips = clip_plan(cfg, target.shape[1])
-    lam, init = cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp")
-    total, prev = 0.0, None
-    for a, b in clips:
-        state0 = None
-        if prev is not None:
-            (pa, pb), states, prev_logits = prev
-            state0 = _detach(states[a - pa - 1] if init == "timestamp" else states[-1]) if a > pa else None
+
+    def run(a, b, state0, cut):
         logits, states = model.run_steps(feats, target, a, b, state0, keep_states=True)
-        term = F.cross_entropy(logits.flatten(0, 1), target[:, a:b].flatten(), ignore_index=-100)
-        if prev is not None and a < pb:
-            n = pb - a
-            term = term + lam * coherence_loss(logits[:, :n], prev_logits[:, a - pa:a - pa + n])
-        total = total + term
-        prev = ((a, b), states, logits.detach())
-    return total / len(clips)
+        return logits, None if cut is None else states[cut - a - 1], states[-1]
+
+    terms = overlap_terms(clips, run, lambda logits, a, b: F.cross_entropy(
+        logits.flatten(0, 1), target[:, a:b].flatten(), ignore_index=-100),
+        lambda out, prev, n, at: coherence_loss(out[:, :n], prev[:, at:at + n]),
+        cfg.scheme_kw.get("lam", 0.8), cfg.scheme_kw.get("init", "timestamp"))
+    return sum(terms) / len(clips)
 
 
 def _vertex_loss(model, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

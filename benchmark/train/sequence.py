@@ -27,6 +27,7 @@ from ..config import RunConfig
 from ..schemes.clips import backward_terms
 from ..schemes.clips import clip_plan as plan_clips
 from ..schemes.coherence import coherence_loss
+from ..schemes.overlap import detach_state, overlap_terms
 from .task import Task, register_task
 
 
@@ -81,15 +82,6 @@ def clip_plan(cfg: RunConfig, T: int) -> list[tuple[int, int]]:
     return plan_clips(cfg.scheme, cfg.scheme_kw, T, task="sequence")
 
 
-def _detach(states):
-    if isinstance(states, torch.Tensor):
-        return states.detach()
-    if isinstance(states, (list, tuple)):
-        out = [_detach(s) for s in states]
-        return type(states)(*out) if hasattr(states, "_fields") else type(states)(out)
-    return states
-
-
 def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
     frames, label = batch["frames"], batch["label"]
     scheme = cfg.scheme if cfg is not None else "bptt"
@@ -108,26 +100,17 @@ def loss(model, batch, cfg: RunConfig | None = None) -> torch.Tensor:
 
 
 def _overlap_terms(model, frames, label, clips, lam, init, max_gap):
-    """Yield each clip's loss (task loss + lam * coherence with the clip before), in clip order. The
-    handed-over state and the coherence target are detached, so each term's graph covers one clip only:
-    back-propagating term by term (``loss_backward``) gives the same gradients as the summed loss while
-    holding one clip's activations at a time."""
-    prev, prev_states, prev_logits = None, None, None
-    for a, b in clips:
-        state0 = None
-        if prev is not None:
-            if init == "timestamp":  # the state clip i-1 had when it entered frame a
-                state0 = _detach(prev_states[a - prev[0] - 1]) if a > prev[0] else None
-            else:                    # released: clip i-1's final state
-                state0 = _detach(prev_states[-1])
+    """Each clip's loss (task loss + lam * coherence with the clip before), in clip order
+    (``schemes.overlap``: one clip's graph per term, so ``loss_backward`` holds one clip's activations)."""
+    def run(a, b, state0, cut):
         logits, states = model(frames[:, a:b], state0, keep_states=True)
-        term = _task_loss(logits, _slice_label(label, a, b), max_gap)
-        if prev is not None and a < prev[1]:  # the frames [a, prev_end) both clips saw
-            n = prev[1] - a
-            term = term + lam * coherence_loss(logits[:, :n], prev_logits[:, a - prev[0]:a - prev[0] + n],
-                                               probabilities=logits.shape[-1] > 1)  # regression: raw outputs
-        yield term
-        prev, prev_states, prev_logits = (a, b), _detach(states), logits.detach()
+        return logits, None if cut is None else states[cut - a - 1], states[-1]
+
+    def coherence(out, prev, n, at):  # regression: raw outputs
+        return coherence_loss(out[:, :n], prev[:, at:at + n], probabilities=out.shape[-1] > 1)
+
+    return overlap_terms(clips, run, lambda logits, a, b: _task_loss(logits, _slice_label(label, a, b), max_gap),
+                         coherence, lam, init)
 
 
 def loss_backward(model, batch, cfg: RunConfig) -> float:
@@ -176,7 +159,7 @@ def _batched_overlap_loss(model, frames, label, clips, lam, max_gap):
             for m, mom in zip(bns, saved):
                 m.momentum = mom
     B, S = frames.shape[0], len(clips)
-    starts = [None if a == 0 else _detach(every[a - 1]) for a, _ in clips]
+    starts = [None if a == 0 else detach_state(every[a - 1]) for a, _ in clips]
     if starts[0] is None:  # the first clip starts from zeros: build them from a later clip's shapes
         ref = next(s for s in starts if s is not None) if S > 1 else None
         starts[0] = None if ref is None else _map_states(torch.zeros_like, ref)

@@ -121,7 +121,7 @@ def flow_loss(heads, temporal: list, flow: torch.Tensor, valid: torch.Tensor) ->
     return torch.stack(losses).mean()
 
 
-from .sequence import _detach  # noqa: E402  (one state-detaching helper for every clip scheme)
+from ..schemes.overlap import overlap_terms  # noqa: E402
 from .task import Task, register_task  # noqa: E402
 
 
@@ -153,25 +153,22 @@ def _terms(net, batch, cfg: RunConfig | None):
     if astsgd:
         set_stsgd_q(model, float(model.subgoal_state.q))
     clips = clip_plan(cfg, frames.shape[1])
-    handed, prev = None, None
-    for i, (a, b) in enumerate(clips):
-        nxt = clips[i + 1][0] if i + 1 < len(clips) else None
-        cuts = [a, nxt, b] if (opts["init"] == "timestamp" and nxt is not None and a < nxt < b) else [a, b]
-        outs, states = [], handed
-        for s, e in zip(cuts, cuts[1:]):
+    parts_of = []  # each clip's {part: value}, in clip order
+
+    def run(a, b, state0, cut):
+        """The clip's (logits, spatial, temporal) streams from ``state0``, split at ``cut`` to keep that state."""
+        outs, states, mid = [], state0, None
+        bounds = [a, b] if cut is None else [a, cut, b]
+        for s, e in zip(bounds, bounds[1:]):
             outs.append(run_streams(net, frames[:, s:e], states, streams, taps))
             states = outs[-1][3]
-            if e == nxt:
-                handed = _detach(states)        # the state at the next clip's first time stamp (the paper)
-        if nxt is not None and cuts == [a, b]:
-            handed = _detach(states)            # released: the previous clip's last state
-        logits = _cat_time([o[0] for o in outs])
-        spatial = _cat_time([o[1] for o in outs])
-        temporal = _cat_time([o[2] for o in outs])
-        parts = {}
+            mid = states if e == cut else mid
+        return tuple(_cat_time([o[k] for o in outs]) for k in range(3)), mid, states
+
+    def term(out, a, b):
+        logits, spatial, temporal = out
         main = F.cross_entropy(video_logits(model, logits), label)
-        parts["main"] = main.item()
-        total = main
+        parts, total = {"main": main.item()}, main
         if spatial is not None:
             t1 = F.cross_entropy(video_logits(model, spatial), label)
             parts["t1"] = t1.item()
@@ -181,13 +178,16 @@ def _terms(net, batch, cfg: RunConfig | None):
             t2 = flow_loss(model.flow_heads, temporal, batch["flow"][:, a:b], batch["flow_valid"][:, a:b])
             parts["t2"] = t2.item()
             total = total + opts["t2_weight"] * t2
-        if prev is not None and a < prev[0]:
-            n = prev[0] - a
-            coh = coherence_loss(logits[:, :n], prev[1][:, -n:], probabilities=True)
-            parts["coherence"] = coh.item()
-            total = total + opts["lam"] * coh
-        prev = (b, logits.detach())
-        yield total, parts
+        parts_of.append(parts)
+        return total
+
+    def coherence(out, prev, n, at):
+        coh = coherence_loss(out[0][:, :n], prev[0][:, at:at + n], probabilities=True)
+        parts_of[-1]["coherence"] = coh.item()
+        return coh
+
+    for total in overlap_terms(clips, run, term, coherence, opts["lam"], opts["init"]):
+        yield total, parts_of[-1]
     # (ASTSGD's update and the epoch sums are done by the caller once the step's clips are through)
 
 

@@ -201,7 +201,7 @@ def test_overlap_loss_truncates_bptt_at_clip_starts_and_feeds_the_encoder_from_e
     assert model.encoder.net[0].weight.grad.abs().sum() > 0
 
     def clip_mean(detach: bool):
-        from benchmark.train.sequence import _detach
+        from benchmark.schemes.overlap import detach_state as _detach
 
         feats, terms, states, pa = model.encoder(batch["image"]), [], None, 0
         for a, b in [(0, 4), (3, 7), (4, 8)]:

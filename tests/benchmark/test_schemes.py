@@ -91,3 +91,31 @@ def test_qnet_outputs_a_probability_and_trains():
     assert q.shape == (2,) and bool(((q > 0) & (q < 1)).all())
     q.sum().backward()
     assert all(p.grad is not None for p in net.parameters())
+
+
+def test_overlap_terms_hand_over_and_cohere_by_the_rule():
+    """The one clip loop: which state each clip starts from, where its cut falls, which frames cohere."""
+    import torch
+
+    from benchmark.schemes.overlap import overlap_terms
+
+    calls, coh = [], []
+
+    def run(a, b, state0, cut):  # the 'state' after frame t is t + 1; outputs are the frame indices
+        calls.append((a, b, None if state0 is None else int(state0), cut))
+        out = torch.arange(a, b, dtype=torch.float32)[None]
+        return out, None if cut is None else torch.tensor(cut), torch.tensor(b)
+
+    def coherence(out, prev, n, at):
+        coh.append((out[0, :n].tolist(), prev[0, at:at + n].tolist()))
+        return torch.tensor(0.0)
+
+    clips = [(0, 4), (3, 7), (6, 10)]
+    list(overlap_terms(clips, run, lambda out, a, b: torch.tensor(float(a)), coherence, 0.8, "timestamp"))
+    assert calls == [(0, 4, None, 3), (3, 7, 3, 6), (6, 10, 6, None)]  # each starts from the state at its start
+    assert coh == [([3.0], [3.0]), ([6.0], [6.0])]                       # the shared frames, aligned
+    calls.clear()
+    list(overlap_terms(clips, run, lambda out, a, b: torch.tensor(0.0), coherence, 0.8, "previous_last"))
+    assert calls == [(0, 4, None, None), (3, 7, 4, None), (6, 10, 7, None)]  # the previous clip's final state
+    with pytest.raises(ValueError, match="init must be 'timestamp' or 'previous_last'"):
+        list(overlap_terms(clips, run, None, None, 0.8, "zeros"))
