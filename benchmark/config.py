@@ -116,6 +116,9 @@ def validate(cfg: RunConfig) -> None:
         problems.append(f"scheme={cfg.scheme!r}: use one of {SCHEMES}")
     if cfg.scheme in ("clips", "overlap", "ltsc") and "clip_len" not in cfg.scheme_kw:
         problems.append(f"scheme={cfg.scheme!r} needs scheme_kw['clip_len']")
+    if cfg.scheme_kw.get("init", "timestamp") not in ("timestamp", "previous_last"):
+        problems.append(f"scheme_kw init={cfg.scheme_kw['init']!r}: use 'timestamp' (the papers) or 'previous_last' "
+                        "(the released code)")
     if cfg.task == "polygon" and cfg.scheme not in ("bptt", "overlap"):
         problems.append(f"scheme={cfg.scheme!r}: the polygon task trains with full BPTT or overlap coherence "
                         "(benchmark/train/polygon.py overlap_loss); use scheme='bptt' or 'overlap'")

@@ -470,6 +470,10 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
                       file=sys.stderr)
                 counts["deferred"] = later
                 break
+            if i:  # a run whose prerequisite failed is not started: it fails in one line naming that run
+                wave = [c for c in wave if not _blocked(c, runs_root)]
+                if not wave:
+                    continue
             got = _launch(wave, runs_root, cluster, max_parallel=max_parallel, timeout_min=timeout_min, wait=wait,
                           progress=progress, profile=profile, seed_batching=seed_batching,
                           name=name if len(waves) == 1 else f"{name} ({i + 1}/{len(waves)})")
@@ -481,6 +485,21 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
             s = run_status(run_dir(runs_root, cfg))
             counts[s] = counts.get(s, 0) + 1
     return counts
+
+
+def _blocked(cfg: RunConfig, runs_root: Path) -> bool:
+    """Whether a prerequisite of ``cfg`` did not finish; if so ``cfg``'s run is marked failed with one line
+    (the next launch retries the prerequisite, then it)."""
+    for pre in prerequisites(cfg):
+        pre_dir = run_dir(runs_root, pre)
+        if run_status(pre_dir) != "done":
+            path = run_dir(runs_root, cfg)
+            write_config(path, cfg)
+            error = f"not started: its pre-training run {pre_dir} is {run_status(pre_dir)}; launch again to retry it"
+            atomic_write_json(path / FAILED_FILE, {"error": error, "traceback": "", "job_id": None})
+            record(path, "failed", error=error)
+            return True
+    return False
 
 
 def run_waves(cfgs: list[RunConfig], runs_root: Path) -> list[list[RunConfig]]:

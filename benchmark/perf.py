@@ -53,9 +53,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from models.cells.cbm import _ACT, CBMCell
+from models.cells.cbm import ACTIVATIONS, CBMCell
 from models.cells.convlstm import ConvLSTMCell
-from models.cells.scs import SCSCell, _norm
+from models.cells.scs import SCSCell, stream_norm
 from models.stacks import build_stack
 
 CELLS = ("convlstm", "cbm", "scs")
@@ -107,16 +107,16 @@ def floor_forward(stack, xs: torch.Tensor, chunked: bool = True) -> torch.Tensor
         elif isinstance(cell, CBMCell):
             c = cell.t_bn(cell.t_conv(torch.cat([x, zeros], 1)))
             c = torch.sigmoid(c) if cell.merge == "product" else torch.relu(c)
-            r = _ACT[cell.r_act](cell.r_bn(cell.r_conv(x)))
+            r = ACTIVATIONS[cell.r_act](cell.r_bn(cell.r_conv(x)))
             x = r * c if cell.merge == "product" else r + c
         elif isinstance(cell, SCSCell):
-            act = _ACT[cell.r_act]
+            act = ACTIVATIONS[cell.r_act]
             g = torch.sigmoid(cell.t_bn(cell.t_conv(torch.cat([x, zeros], 1))))
             u = act(cell.r_bn(cell.r_conv(x))) * g
             if cell.sub_goals:
                 xs_in, xt_in = (x[-b:].detach(), x.detach()) if streams is None else streams
-                spatial = act(_norm(cell.r_bn, cell.r_conv(xs_in)))
-                temporal = torch.relu(_norm(cell.t_bn, cell.t_conv(torch.cat([xt_in, zeros], 1))))
+                spatial = act(stream_norm(cell.r_bn, cell.r_conv(xs_in)))
+                temporal = torch.relu(stream_norm(cell.t_bn, cell.t_conv(torch.cat([xt_in, zeros], 1))))
                 streams = (spatial, temporal)
             x = u
         else:

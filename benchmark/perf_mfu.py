@@ -54,9 +54,7 @@ import argparse
 import copy
 import csv
 import dataclasses
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -338,11 +336,7 @@ def build_job(cfg, name: str | None = None) -> Job:
 
     task = get_task(cfg.task)
     seed_everything(cfg.seed)
-    tmp = tempfile.mkdtemp(prefix="mfu_")  # a fine-tuning build would look up its pre-training run there
-    try:
-        model, train_set, _, collate = task.build(cfg, Path(tmp) / "runs" / "run")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    model, train_set, _, collate = task.build(cfg, None)  # fine-tuning configs are skipped (catalogue_configs)
     batch = (collate or default_collate)([train_set[i] for i in range(cfg.batch_size)])
     set_td_rate(model, td_rate_at(cfg.td_schedule, 0))
     if cfg.stsgd_schedule:

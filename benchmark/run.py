@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                     wait=not args.no_wait, profile=profile, seed_batching=args.seed_batching, name=exp.id)
     if args.no_wait:
         extra = f" ({counts['in_flight']} still in flight from an earlier launch)" if counts.get("in_flight") else ""
+        if counts.get("deferred"):
+            extra += (f"; {counts['deferred']} more start from those: launch again once they have finished to "
+                      "submit them")
         print(f"{exp.id}: submitted {counts.get('submitted', 0)} runs{extra}; results will land in "
               f"{args.runs_dir}/ (python -m benchmark.status {exp.id} --scale {args.scale} --runs-dir {args.runs_dir})")
         return 0

@@ -19,8 +19,9 @@ E2E = Path(__file__).resolve().parent / "e2e"
 
 
 def pytest_collection_modifyitems(items):
+    """Everything under tests/e2e, and every test that uses the smoke sweep, is end to end."""
     for item in items:
-        if E2E in Path(str(item.fspath)).resolve().parents:
+        if E2E in Path(str(item.fspath)).resolve().parents or "smoke_sweep" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
 
 

@@ -182,7 +182,7 @@ def pretrain_config(cfg: RunConfig) -> RunConfig | None:
 def pretrained_state(pre: RunConfig, run_dir) -> dict:
     """The final weights of the pre-training run ``pre`` (``finetune.pretraining_run``)."""
     if run_dir is None:
-        raise ValueError("a fine-tuning run needs its run directory (build(cfg, run_dir=...)) to find its "
+        raise ValueError("a fine-tuning run needs its run directory (task.build(cfg, run_dir)) to find its "
                          "pre-training run")
     return finetune.pretraining_run(pre, run_dir)[0]
 

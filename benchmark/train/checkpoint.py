@@ -1,6 +1,5 @@
-"""Atomic checkpoint and JSON writes (timm's habit: write to a temp file, then os.replace), and loading
-checkpoints and cached state dicts as weights only: a file that would unpickle anything else (code) is
-refused, never executed."""
+"""Checkpoints of a training run: every RNG state (saved and restored), seeding, and the checkpoint write
+(atomic, ``benchmark.rundir``; loading as weights only lives there too and is re-exported here)."""
 from __future__ import annotations
 
 import random

@@ -74,7 +74,7 @@ def overlap_loss(model, batch, cfg: RunConfig) -> torch.Tensor:
     """deeprnn 3.2 on the vertex sequence (the paper's 10/15-layer polygon nets): the teacher-forced
     sequence cut into clips (``sequence.clip_plan``: clip_len, overlap_rate 0.25), each clip started from
     the detached state an earlier clip had at its first step (``init="timestamp"``, the paper) or the
-    previous clip's final state (``"final"``, the released code), its loss the vertex cross-entropy plus
+    previous clip's final state (``"previous_last"``, the released code), its loss the vertex cross-entropy plus
     ``lam`` x the coherence of its overlap with the clip before (MSE of softmax probabilities, the earlier
     clip detached), averaged over clips. The image encoder runs once and takes every clip's gradient."""
     from ..schemes.coherence import coherence_loss

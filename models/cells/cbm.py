@@ -32,7 +32,6 @@ from ..layer_major import (batched, bn_steps, close_sequence, grad_mask, input_r
 
 # the R unit activations by name (``r_act``) of CBM and the cells built like it (SCS, CBM-LSTM)
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
-_ACT = ACTIVATIONS  # the old private name: benchmark/ imports it
 _INIT = {"xavier_uniform": nn.init.xavier_uniform_, "xavier_normal": nn.init.xavier_normal_}
 _DUMMY = torch.empty(0)
 

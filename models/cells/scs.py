@@ -109,7 +109,6 @@ def stream_norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:
                         bn.weight, bn.bias, training=use_batch, momentum=0.0, eps=bn.eps)
 
 
-_norm = stream_norm  # the old private name: benchmark/ imports it
 
 
 class SCSCell(nn.Module):

@@ -34,3 +34,25 @@ def test_the_launcher_trains_the_pretraining_run_once_before_the_fine_tuning_run
     assert run_status(run_dir(tmp_path / "runs", pre)) == "done"
     assert [e["event"] for e in read_attempts(run_dir(tmp_path / "runs", pre))].count("started") == 1
     assert run_waves(tuned, tmp_path / "runs") == [tuned]  # finished: nothing to wait for any more
+
+
+def test_a_failed_pretraining_run_blocks_its_fine_tuning_runs_in_one_line(tmp_path, monkeypatch):
+    from benchmark.rundir import FAILED_FILE, read_json
+    from benchmark.train import action
+
+    monkeypatch.setenv("BENCHMARK_CACHE", str(tmp_path / "cache"))
+    real = action.datasets
+
+    def datasets(cfg):
+        if not cfg.data_kw.get("pretrain"):
+            raise RuntimeError("the Kinetics copy is broken")
+        return real(cfg)
+
+    monkeypatch.setattr(action, "datasets", datasets)
+    pre, *tuned = _table3_seed0()
+    counts = launch(tuned, tmp_path / "runs", "debug", progress=False)
+    assert counts == {"submitted": 1, "failed": 2}  # only the pre-training run was started
+    assert "the Kinetics copy is broken" in read_json(run_dir(tmp_path / "runs", pre) / FAILED_FILE)["error"]
+    for c in tuned:
+        error = read_json(run_dir(tmp_path / "runs", c) / FAILED_FILE)["error"]
+        assert error.startswith("not started: its pre-training run ") and error.endswith("launch again to retry it")

@@ -67,7 +67,7 @@ TINY = {
     "lrcn_": (dict(width=1 / 64), _run_sequence_net(clips=False)),
 }
 # Families with no size knob (they would build full-size weights): run only with ZOO_SWEEP_FULL=1.
-# Empty: every registered family shrinks (the PreRNN families got ``width`` in models/backbones.py).
+# Empty: every registered family shrinks (the PreRNN families got ``width`` in models/backbones/).
 FULL_ONLY: dict = {}
 
 

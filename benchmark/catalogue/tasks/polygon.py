@@ -216,7 +216,7 @@ def table4_outputs(runs_root, cfgs, out_dir, scale):
                          rename=rename)
 
 
-# The grid is deeprnn Table 6's (catalogue/deeprnn.py polygon_runs): the same cpu regime (its reasons are
+# The grid is deeprnn Table 6's (polygon_runs above): the same cpu regime (its reasons are
 # written above POLYGON_SCALES), the released cells without BN, the CBM paper's polygon training at the paper
 # scale (overlap coherence, clips of 10, for the 10/15-layer nets; lr decay on plateaus). Its ConvLSTM and CBM
 # runs ARE Table 6's (the same configs: one run serves both tables, as Fig. 7a/b do), except at the paper

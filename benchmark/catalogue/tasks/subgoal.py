@@ -5,7 +5,7 @@ under ASTSGD; the sub-task ablation).
 Columns. "Pre-trained on Kinetics" rows are trained on Kinetics (their Kinetics cell) and fine-tuned end to end
 on UCF-101 and HMDB-51 from those weights; the other rows train on UCF-101 / HMDB-51 directly (their
 backbone pre-trained on ImageNet at paper scale). The Kinetics run is the fine-tune runs' ``pretrain``
-(``train/subgoal.py``: experiment ``scs.kinetics``, trained once, shared by every id whose settings match).
+(experiment ``scs.kinetics``: the launcher trains it first, once, shared by every id whose settings match).
 At smoke/cpu scale the three data sets are built-in MovingShapes stand-ins (``BUILTIN_VARIANTS``: Kinetics
 = 6 shapes x 4 directions, UCF-101 = 3 shapes x 4, HMDB-51 = 3 other shapes x 4 with more noise), 32 px
 frames, T = 8, tiny widths, no ImageNet weights. At paper scale ``--data-root`` holds one folder per data
@@ -194,7 +194,7 @@ def _curves(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
 
 
 _STANDIN = {s: (f" [{s} scale: the columns are built-in MovingShapes stand-ins of the data sets, see "
-                 "benchmark/train/subgoal.py BUILTIN_VARIANTS]") for s in ("smoke", "cpu")}
+                 "benchmark/data/subgoal_sets.py BUILTIN_VARIANTS]") for s in ("smoke", "cpu")}
 
 
 def _cells(res: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:

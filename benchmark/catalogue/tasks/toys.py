@@ -134,9 +134,9 @@ def fig3_runs(scale, seeds, root):
 
 
 def _cbm_r_and_t(cell, x, out, state):
-    from models.cells.cbm import _ACT
+    from models.cells.cbm import ACTIVATIONS
 
-    return {"R unit": _ACT[cell.r_act](cell.r_bn(cell.r_conv(x))), "T unit": state}
+    return {"R unit": ACTIVATIONS[cell.r_act](cell.r_bn(cell.r_conv(x))), "T unit": state}
 
 
 def fig3_outputs(runs_root, cfgs, out_dir, scale):
