@@ -487,6 +487,16 @@ def launch(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", *, ma
     return counts
 
 
+def describe_plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local", **plan_kw) -> str:
+    """What a launch would do, wave by wave when some runs start from others (``run_waves``); touches
+    nothing on disk."""
+    waves = run_waves(cfgs, runs_root)
+    if len(waves) == 1:
+        return plan(waves[0], runs_root, cluster, **plan_kw).describe(runs_root)
+    return "\n".join(f"wave {i + 1}/{len(waves)}" + (" (once the wave before has finished)" if i else "") + ":\n"
+                     + plan(w, runs_root, cluster, **plan_kw).describe(runs_root) for i, w in enumerate(waves))
+
+
 def _blocked(cfg: RunConfig, runs_root: Path) -> bool:
     """Whether a prerequisite of ``cfg`` did not finish; if so ``cfg``'s run is marked failed with one line
     (the next launch retries the prerequisite, then it)."""

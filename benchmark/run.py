@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .catalogue import UnknownExperiment, list_ids, resolve, where
 from .cli import BadInput, OneLineParser, add_grid_arguments, check_arguments, check_data_root, fail
-from .launch import CLUSTERS, SEED_BATCHING, launch, load_profile, plan, slurm_problem
+from .launch import CLUSTERS, SEED_BATCHING, describe_plan, launch, load_profile, slurm_problem
 from .rundir import run_dir
 
 
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(f"{exp.id} [{args.scale}] dry run: nothing is submitted")
         if cfgs:
-            print(plan(cfgs, Path(args.runs_dir), args.cluster, profile=profile, max_parallel=args.max_parallel,
-                       seed_batching=args.seed_batching).describe(Path(args.runs_dir)))
+            print(describe_plan(cfgs, Path(args.runs_dir), args.cluster, profile=profile,
+                                max_parallel=args.max_parallel, seed_batching=args.seed_batching))
         else:
             print("no runs: the outputs are computed, not trained")
         return 0
@@ -203,8 +203,8 @@ def run_many(args) -> int:
     print(f"{args.experiment} [{args.scale}]: {len(ids)} experiments, {len(union)} distinct runs")
     if args.dry_run:
         if union:
-            print(plan(union, runs_root, args.cluster, profile=profile, max_parallel=args.max_parallel,
-                       seed_batching=args.seed_batching).describe(runs_root))
+            print(describe_plan(union, runs_root, args.cluster, profile=profile, max_parallel=args.max_parallel,
+                                seed_batching=args.seed_batching))
         return 0
     t0 = time.time()
     counts = launch(union, runs_root, args.cluster, max_parallel=args.max_parallel, wait=not args.no_wait,

@@ -99,6 +99,7 @@ def exact_figure(id: str, title: str, table_fn: Callable, plot_fn: Callable, csv
         df.to_csv(csv, index=False)
         return [csv, plot_fn(df, out_dir / "figures" / paper / f"{fig}.png")]
 
+    outputs.__wrapped__ = table_fn  # what `python -m benchmark.run where ID` shows: the exact numbers' code
     return Experiment(id=id, title=title, make_runs=lambda scale, seeds, root: [], make_outputs=outputs)
 
 

@@ -56,3 +56,13 @@ def test_a_failed_pretraining_run_blocks_its_fine_tuning_runs_in_one_line(tmp_pa
     for c in tuned:
         error = read_json(run_dir(tmp_path / "runs", c) / FAILED_FILE)["error"]
         assert error.startswith("not started: its pre-training run ") and error.endswith("launch again to retry it")
+
+
+def test_dry_run_shows_the_waves_and_makes_nothing(tmp_path, capsys):
+    from benchmark.run import main
+
+    assert main(["deeprnn.table3", "--scale", "smoke", "--seeds", "1", "--dry-run", "--runs-dir",
+                 str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "wave 1/2:" in out and "wave 2/2 (once the wave before has finished):" in out
+    assert out.count("  submit   ") == 3 and not (tmp_path / "runs").exists()
