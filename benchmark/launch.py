@@ -500,6 +500,8 @@ def describe_plan(cfgs: list[RunConfig], runs_root: Path, cluster: str = "local"
 def _blocked(cfg: RunConfig, runs_root: Path) -> bool:
     """Whether a prerequisite of ``cfg`` did not finish; if so ``cfg``'s run is marked failed with one line
     (the next launch retries the prerequisite, then it)."""
+    if run_status(run_dir(runs_root, cfg)) == "done":  # never touch a finished run
+        return False
     for pre in prerequisites(cfg):
         pre_dir = run_dir(runs_root, pre)
         if run_status(pre_dir) != "done":
@@ -525,7 +527,8 @@ def run_waves(cfgs: list[RunConfig], runs_root: Path) -> list[list[RunConfig]]:
             raise ValueError(f"{cfg.experiment} ({cfg.model}): its prerequisites lead back to itself")
         if path not in depth:
             by_path[path] = cfg
-            pending = [p for p in prerequisites(cfg) if run_status(run_dir(runs_root, p)) != "done"]
+            pending = [] if run_status(path) == "done" else [  # a finished run waits for nothing
+                p for p in prerequisites(cfg) if run_status(run_dir(runs_root, p)) != "done"]
             depth[path] = 1 + max((visit(p, (*seen, path)) for p in pending), default=-1)
         return depth[path]
 

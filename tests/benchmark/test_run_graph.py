@@ -66,3 +66,16 @@ def test_dry_run_shows_the_waves_and_makes_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "wave 1/2:" in out and "wave 2/2 (once the wave before has finished):" in out
     assert out.count("  submit   ") == 3 and not (tmp_path / "runs").exists()
+
+
+def test_a_finished_run_waits_for_nothing_even_when_its_pretraining_run_is_gone(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("BENCHMARK_CACHE", str(tmp_path / "cache"))
+    pre, *tuned = _table3_seed0()
+    launch(tuned, tmp_path / "runs", "debug", progress=False)
+    shutil.rmtree(run_dir(tmp_path / "runs", pre))  # the pre-training run is deleted afterwards
+    assert run_waves(tuned, tmp_path / "runs") == [tuned]  # nothing pulled in, nothing to wait for
+    before = {c.model: sorted(p.name for p in run_dir(tmp_path / "runs", c).iterdir()) for c in tuned}
+    assert launch(tuned, tmp_path / "runs", "debug", progress=False)["done"] == 2
+    assert {c.model: sorted(p.name for p in run_dir(tmp_path / "runs", c).iterdir()) for c in tuned} == before
