@@ -309,7 +309,7 @@ def available_video_sources() -> list[str]:
     return out
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def decode_video_small(path: str, short_side: int) -> np.ndarray:
     """Every frame of ``path`` as uint8 RGB (T, h, w, 3), scaled (area averaging) so that the shorter side
     is ``short_side`` (never upscaled); decoded once per process with PyAV.  The pixels (and so the

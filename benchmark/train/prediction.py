@@ -2,9 +2,10 @@
 
 Data (``cfg.data_kw``): ``n_in`` observed frames (10), ``n_out`` frames predicted in training (10, as
 MCnet trains on KTH), ``n_out_test`` frames predicted at test (20, Table 4's T1..T20), ``size`` (a
-multiple of 8). ``cfg.dataset == "builtin"``: :class:`benchmark.data.builtin_video.VideoClips` (grey clips
-of vtest.avi, else bikes.mp4, else moving digits; ``n_train``, ``n_test``, ``source``, ``frame_stride``,
-``seed``); ``"kth"``: :class:`benchmark.data.kth.KTH` under ``cfg.data_root`` (MCnet protocol: persons 1-16
+multiple of 8). ``cfg.dataset == "builtin"``: ``source="motion"``: :class:`benchmark.data.motion_clips.
+MotionClips` (windows with motion from every packaged video, clip-level split; ``n_train``, ``n_test``,
+``seed``); other sources: :class:`benchmark.data.builtin_video.VideoClips` (grey clips of vtest.avi, else
+bikes.mp4, else moving digits; ``n_train``, ``n_test``, ``source``, ``frame_stride``, ``seed``); ``"kth"``: :class:`benchmark.data.kth.KTH` under ``cfg.data_root`` (MCnet protocol: persons 1-16
 train with one random window per action range per epoch, 17-25 test with fixed non-overlapping windows;
 optional ``n_train`` / ``n_test`` keep the first items). Frames come in [0, 1].
 
@@ -41,6 +42,12 @@ from .task import Task, register_task
 def datasets(cfg: RunConfig):
     kw = cfg.data_kw
     n_in, n_out, n_test_out = kw["n_in"], kw["n_out"], kw.get("n_out_test", kw["n_out"])
+    if cfg.dataset == "builtin" and kw.get("source") == "motion":
+        from ..data.motion_clips import MotionClips
+
+        common = dict(n_in=n_in, size=kw["size"], seed=kw.get("seed", 0))
+        return (MotionClips("train", n=kw["n_train"], n_out=n_out, **common),
+                MotionClips("test", n=kw["n_test"], n_out=n_test_out, **common))
     if cfg.dataset == "builtin":
         from ..data.builtin_video import VideoClips
 

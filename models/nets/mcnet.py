@@ -13,6 +13,9 @@ Structure (as MCnet and the released Deep MCnet, ``gf`` = 64 at full size, ``wid
 - residual layers: at each scale, concat(motion tap, content tap) -> conv ReLU -> conv;
 - decoder: fixed unpooling (value at the top-left of each 2x2, zeros elsewhere), add the residual,
   ReLU, 3x3 convs back to the frame; tanh output (frames in [-1, 1]).
+- ``residual=True`` (a stand-in choice, not MCnet's): the decoder's last conv gives the change from the
+  last frame, ``x_hat = x_last + conv(...)`` with no tanh, that conv zero-initialised, so the untrained
+  net predicts the last frame (copy-last-frame) and training spends its steps on the motion.
 
 Prediction: the motion encoder sees the n_in - 1 observed differences; then for every predicted frame
 the content encoder sees the last frame (observed, then predicted), the decoder outputs x_hat, and the
@@ -91,9 +94,10 @@ class ContentEncoder(nn.Module):
 
 
 class MCNet(nn.Module):
-    def __init__(self, rnn: nn.Module, gf: int = 64, channels: int = 1, n_in: int = 10, n_out: int = 20):
+    def __init__(self, rnn: nn.Module, gf: int = 64, channels: int = 1, n_in: int = 10, n_out: int = 20,
+                 residual: bool = False):
         super().__init__()
-        self.gf, self.channels, self.n_in, self.n_out = gf, channels, n_in, n_out
+        self.gf, self.channels, self.n_in, self.n_out, self.residual_out = gf, channels, n_in, n_out, residual
         self.motion = MotionEncoder(gf, 1)
         self.rnn = rnn
         self.content = ContentEncoder(gf, channels)
@@ -106,6 +110,9 @@ class MCNet(nn.Module):
                                   _conv(4 * gf, 2 * gf, 3), nn.ReLU())
         self.dec2 = nn.Sequential(_conv(2 * gf, 2 * gf, 3), nn.ReLU(), _conv(2 * gf, gf, 3), nn.ReLU())
         self.dec1 = nn.Sequential(_conv(gf, gf, 3), nn.ReLU(), _conv(gf, channels, 3))
+        if residual:  # the change from the last frame, zero at the start: the net starts as copy-last-frame
+            nn.init.zeros_(self.dec1[-1].weight)
+            nn.init.zeros_(self.dec1[-1].bias)
 
     def _rnn_step(self, x, states):
         if isinstance(self.rnn, DeepRecurrentNet):
@@ -119,7 +126,8 @@ class MCNet(nn.Module):
         res = [r(torch.cat([m, c], dim=1)) for r, m, c in zip(self.residual, res_m, res_c)]
         h = self.dec3(torch.relu(fixed_unpool(h) + res[2]))
         h = self.dec2(torch.relu(fixed_unpool(h) + res[1]))
-        return torch.tanh(self.dec1(torch.relu(fixed_unpool(h) + res[0])))
+        out = self.dec1(torch.relu(fixed_unpool(h) + res[0]))
+        return xt + out if self.residual_out else torch.tanh(out)
 
     def forward(self, frames: torch.Tensor, n_out: int | None = None) -> torch.Tensor:
         n_out = self.n_out if n_out is None else n_out
@@ -146,18 +154,20 @@ class MCNet(nn.Module):
 
 @register_model
 def mcnet_cbm15(width: int = 256, depth: int = 15, skip_every: int = 5, channels: int = 1, n_in: int = 10,
-                n_out: int = 20, td_rate: float = 0.5, bn: bool = False, **cell_kw) -> MCNet:
+                n_out: int = 20, td_rate: float = 0.5, bn: bool = False, residual: bool = False,
+                **cell_kw) -> MCNet:
     """MCnet with a 15 x 256 CBM motion RNN (identity skip every 5 layers, R ReLU; deeprnn 4.3)."""
     gf = max(1, width // 4)
     rnn = skip_stack("cbm", 4 * gf, [width] * depth, every=skip_every,
                      **{"r_act": "relu", "bn": bn, "td_rate": td_rate, **cell_kw})
-    return MCNet(rnn, gf=gf, channels=channels, n_in=n_in, n_out=n_out)
+    return MCNet(rnn, gf=gf, channels=channels, n_in=n_in, n_out=n_out, residual=residual)
 
 
 @register_model
-def mcnet_convlstm(width: int = 256, channels: int = 1, n_in: int = 10, n_out: int = 20) -> MCNet:
+def mcnet_convlstm(width: int = 256, channels: int = 1, n_in: int = 10, n_out: int = 20,
+                   residual: bool = False) -> MCNet:
     """The original MCnet: a 1-layer ConvLSTM (``width`` hidden channels) in the motion encoder."""
     from ..cells import ConvLSTMCell
 
     gf = max(1, width // 4)
-    return MCNet(ConvLSTMCell(4 * gf, width), gf=gf, channels=channels, n_in=n_in, n_out=n_out)
+    return MCNet(ConvLSTMCell(4 * gf, width), gf=gf, channels=channels, n_in=n_in, n_out=n_out, residual=residual)

@@ -20,7 +20,9 @@ last CR image as input and generate the CR image prediction and new intermediate
   (scs Table 8: 15 layers, feature dimension 64), no skips.
 - Both see the images as non-overlapping ``patch`` x ``patch`` patches (space-to-depth, as Shi et al. do
   on radar maps; patch = 4 by default) and a 1x1 conv maps the top layer back to the patch pixels,
-  sigmoid output (intensities are normalised to [0, 1], scs 5.8).
+  sigmoid output (intensities are normalised to [0, 1], scs 5.8). ``residual=True`` (a stand-in choice):
+  the head gives the change from the last image (observed, then predicted), no sigmoid, the head
+  zero-initialised, so the untrained net predicts persistence.
 
 ``forward(frames (B, n_in, C, H, W), n_out=None) -> (B, n_out, C, H, W)``; ``return_streams=True`` (SCS)
 also gives the T^1 prediction (the same head on the top spatial stream; r_s = the main goal) and the top
@@ -49,19 +51,24 @@ def cat_with_streams(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 
 class EncoderDecoderNowcaster(nn.Module):
     def __init__(self, encoder: DeepRecurrentNet, decoder: DeepRecurrentNet, channels: int = 1, patch: int = 4,
-                 n_out: int = 5):
+                 n_out: int = 5, residual: bool = False):
         super().__init__()
+        self.residual = residual
         # one ``rnn`` part holding both (``models.summary`` reads ``encoder`` as a CNN backbone)
         self.rnn = nn.ModuleDict({"encoder": encoder, "decoder": decoder})
         self.channels, self.patch, self.n_out = channels, patch, n_out
         self.head = nn.Conv2d(decoder.widths[-1], channels * patch * patch, 1)
+        if residual:  # the change from the last image, zero at the start: the net starts as persistence
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def _in(self, x):
         return x if self.patch == 1 else F.pixel_unshuffle(x, self.patch)
 
-    def _out(self, h):
+    def _out(self, h, last=None):
         y = self.head(h)
-        return torch.sigmoid(y if self.patch == 1 else F.pixel_shuffle(y, self.patch))
+        y = y if self.patch == 1 else F.pixel_shuffle(y, self.patch)
+        return last + y if self.residual else torch.sigmoid(y)
 
     def forward(self, frames: torch.Tensor, n_out: int | None = None, return_streams: bool = False):
         n_out = self.n_out if n_out is None else n_out
@@ -73,10 +80,10 @@ class EncoderDecoderNowcaster(nn.Module):
         x, preds, spatial, temporal = frames[:, -1], [], [], []
         for _ in range(n_out):
             h, states = self.rnn["decoder"].step(cat_with_streams(self._in(x), h), states)
-            x = self._out(h)
+            last, x = x, self._out(h, x)
             preds.append(x)
             if return_streams:
-                s, tmp = head_on_streams(h, self._out)
+                s, tmp = head_on_streams(h, lambda v, last=last: self._out(v, last))
                 spatial.append(s)
                 temporal.append(tmp)
         out = torch.stack(preds, dim=1)
@@ -88,20 +95,20 @@ class EncoderDecoderNowcaster(nn.Module):
 
 @register_model
 def nowcast_scs15(width: int = 128, depth: int = 15, skip_every: int = 5, channels: int = 1, patch: int = 4,
-                  n_out: int = 5, **cell_kw) -> EncoderDecoderNowcaster:
+                  n_out: int = 5, residual: bool = False, **cell_kw) -> EncoderDecoderNowcaster:
     """15-layer SCS encoder-decoder (scs Table 7)."""
     kw = {"r_act": "relu", **cell_kw}
     c = channels * patch * patch
     enc = skip_stack("scs", c, [width] * depth, every=skip_every, **kw)
     dec = skip_stack("scs", c + width, [width] * depth, every=skip_every, **kw)
-    return EncoderDecoderNowcaster(enc, dec, channels=channels, patch=patch, n_out=n_out)
+    return EncoderDecoderNowcaster(enc, dec, channels=channels, patch=patch, n_out=n_out, residual=residual)
 
 
 @register_model
 def nowcast_convlstm(width: int = 64, depth: int = 15, channels: int = 1, patch: int = 4,
-                     n_out: int = 5) -> EncoderDecoderNowcaster:
+                     n_out: int = 5, residual: bool = False) -> EncoderDecoderNowcaster:
     """Stacked ConvLSTM encoder-decoder (Shi et al. 2015; scs Table 7 baseline)."""
     c = channels * patch * patch
     enc = skip_stack("convlstm", c, [width] * depth, every=None)
     dec = skip_stack("convlstm", c + width, [width] * depth, every=None)
-    return EncoderDecoderNowcaster(enc, dec, channels=channels, patch=patch, n_out=n_out)
+    return EncoderDecoderNowcaster(enc, dec, channels=channels, patch=patch, n_out=n_out, residual=residual)
