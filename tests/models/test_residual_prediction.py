@@ -6,7 +6,7 @@ import torch
 from models import create_model
 
 KW = {"mcnet_convlstm": dict(width=8), "mcnet_cbm15": dict(width=8, depth=2),
-      "nowcast_convlstm": dict(width=8, depth=2, patch=4)}
+      "nowcast_convlstm": dict(width=8, depth=2, patch=4), "nowcast_scs15": dict(width=8, depth=2, patch=4)}
 
 
 def moving_squares(n: int, T: int, size: int = 16, seed: int = 0) -> torch.Tensor:
@@ -34,6 +34,9 @@ def test_untrained_residual_net_copies_the_last_frame(name):
     y = net(x, 3)
     assert torch.equal(y, x[:, -1:].expand_as(y))
     # without the option the output is not the last frame (tanh / sigmoid of the decoder)
+    if name == "nowcast_scs15":  # the sub-goal T^1 head starts at persistence too
+        streams = net(x, 3, return_streams=True)
+        assert torch.equal(streams["spatial_prediction"], y)
     plain = create_model(name, n_out=3, **KW[name])
     assert not torch.allclose(plain(x, 3), x[:, -1:].expand(-1, 3, -1, -1, -1), atol=1e-3)
 

@@ -172,10 +172,18 @@ TABLE7_SCALES = {
     # 32 px maps on 4x4 patches, width 8. Depth 5 (one SCS skip block) for both nets, a choice: at width 8
     # the 15-layer nets do not train within a CPU budget (measured: SCS-15's loss stays at the zero
     # predictor's over 160 steps, its gradients explode; ConvLSTM-15's first-layer gradients are ~1e-11),
-    # SCS-5 passes the copy-last-frame baseline in ~150 steps. lr 3e-3, 256 steps per run
+    # SCS-5 passes the copy-last-frame baseline in ~150 steps. lr 3e-3, 256 steps per run.
+    # Issue 18, fixed from a pilot of persistence and the ConvLSTM before any SCS run: with the sigmoid output
+    # the ConvLSTM baseline had collapsed (CSI 0.09, POD 0.12 against persistence's 0.53 / 0.60: it
+    # predicted almost no rain), so "SCS >> ConvLSTM" was measured against nothing. Both nets now predict
+    # the change from the last map (`residual=True`, zero-initialised: the untrained net is persistence).
+    # Pilot, seed 0, 512 test sequences: persistence MSE 0.0458 / CSI 0.547 / FAR 0.190 / POD 0.616;
+    # residual ConvLSTM-5 after the same 256 steps 0.0121 / 0.801 / 0.142 / 0.923 (clearly above
+    # persistence, below the ceiling). n_test 512 (was 128).
     "cpu": dict(epochs=8, lr=3e-3, batch_size={"nowcast_convlstm": 16, "nowcast_scs15": 16},
-                data_kw=dict(n_in=5, n_out=5, size=32, n_train=512, n_test=128),
-                model_kw={"nowcast_convlstm": dict(width=8, depth=5), "nowcast_scs15": dict(width=8, depth=5)}),
+                data_kw=dict(n_in=5, n_out=5, size=32, n_train=512, n_test=512),
+                model_kw={"nowcast_convlstm": dict(width=8, depth=5, residual=True),
+                          "nowcast_scs15": dict(width=8, depth=5, residual=True)}),
     # scs Table 8 (precipitation): batch 8 / 4, lr 1e-4, 15 layers, feature dimension 64 / 128. Maps 224 x 224
     # (5.8 prints a 224 x 244 crop; 224 is taken as meant). Epochs: a choice (not in the paper)
     "paper": dict(epochs=20, lr=1e-4, batch_size={"nowcast_convlstm": 8, "nowcast_scs15": 4},
