@@ -326,8 +326,7 @@ def shape_of(cfg, model, batch) -> str:
 
 def build_job(cfg, name: str | None = None) -> Job:
     """The model, batch and training step of ``cfg`` as ``run_training`` builds them."""
-    from models import set_td_rate
-    from models.cells.scs import set_stsgd_q
+    from models import set_schedule
     from torch.utils.data import default_collate
 
     from .config import td_rate_at
@@ -338,10 +337,10 @@ def build_job(cfg, name: str | None = None) -> Job:
     seed_everything(cfg.seed)
     model, train_set, _, collate = task.build(cfg, None)  # fine-tuning configs are skipped (catalogue_configs)
     batch = (collate or default_collate)([train_set[i] for i in range(cfg.batch_size)])
-    set_td_rate(model, td_rate_at(cfg.td_schedule, 0))
+    set_schedule(model, "td_rate", td_rate_at(cfg.td_schedule, 0))
     if cfg.stsgd_schedule:
         p = td_rate_at(cfg.stsgd_schedule, 0)
-        set_stsgd_q(model, p, p_s=p)
+        set_schedule(model, "stsgd_q", p, p_s=p)
     model.train()
 
     def forward_backward(precision: str) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import RunConfig
-from .rundir import (CHECKPOINT_FILE, CONFIG_FILE, FAILED_FILE, METRICS_FILE, RESULT_FILE, read_json,  # noqa: F401
-                     read_metrics, read_result, result_problem, run_dir, run_status, write_config)
+from .rundir import FAILED_FILE, read_json, read_metrics, read_result, run_dir, run_status
 
 def load_results(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
     """One row per config: its labels, seed, status, final metrics, parameter counts, data source."""

@@ -35,7 +35,6 @@ and flow runs' softmax scores.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -45,20 +44,19 @@ import torch.nn.functional as F
 from models import create_model
 from models.nets.action import run_frames
 
-from ..analysis.action_scores import (ANTICIPATION_FRAMES, SCORES_FILE, ensure_scores,  # noqa: F401  (re-export)
-                                      load_scores, predict, save_outputs, scores, softmax, two_stream_accuracy,
-                                      two_stream_scores)
+from ..analysis.action_scores import predict, save_outputs, scores
+from ..analysis.action_scores import ensure_scores, two_stream_accuracy  # noqa: F401  (re-export: catalogue)
+from ..analysis.action_scores import ANTICIPATION_FRAMES  # noqa: F401  (re-export: baselines)
 from ..config import RunConfig
 from ..schemes.clips import backward_terms
 from ..schemes.coherence import coherence_loss
 from ..schemes.overlap import overlap_terms
 from ..schemes.clips import clip_plan as plan_clips
-from ..data.action_sets import (FLOW_CLIP, REAL_SETS, builtin_sets, flow_cache_dir,  # noqa: F401  (re-export)
-                                real_sets, stack_flow, standin_frames)
+from ..data.action_sets import builtin_sets, real_sets, standin_frames
 from ..metrics import top1_accuracy
 from . import finetune
-from .finetune import load_fitting  # noqa: F401  (re-export)
-from .standin import cached_state, fit, standin_dir
+from .finetune import load_fitting
+from .standin import cached_state, fit, standin_path
 from .task import Task, register_task
 
 
@@ -111,11 +109,6 @@ def backbone_of(model: str, model_kw: dict) -> tuple[str | None, float]:
     return None, 1.0
 
 
-def standin_cache_dir() -> Path:
-    """``$BENCHMARK_CACHE/action_standin`` or ``~/.cache/benchmark/action_standin`` (like timm's cache)."""
-    return standin_dir("action")
-
-
 def pretrain_standin(arch: str, width: float, spec: dict) -> dict:
     """A stand-in for ImageNet weights of a narrow backbone (none exist): the backbone trained on still
     frames to say *what* is in the frame and *where* (its default feature tap -> a linear layer: cross-
@@ -150,12 +143,8 @@ def pretrain_standin(arch: str, width: float, spec: dict) -> dict:
 
 def standin_weights(arch: str, width: float, spec: dict) -> Path:
     """The file of the stand-in pretrained backbone, trained once and cached; concurrent runs wait on a
-    file lock instead of training it twice."""
-    import json
-
-    key = hashlib.sha256(json.dumps({"arch": arch, "width": float(width), "spec": spec, "v": STANDIN_VERSION},
-                                    sort_keys=True).encode()).hexdigest()[:12]
-    return cached_state(standin_cache_dir() / f"{arch}_w{float(width):g}_{key}.pt",
+    file lock instead of training it twice (under ``$BENCHMARK_CACHE/action_standin``, ``standin_path``)."""
+    return cached_state(standin_path("action", arch, width, spec, STANDIN_VERSION),
                         lambda: pretrain_standin(arch, width, spec))
 
 

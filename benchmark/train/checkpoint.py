@@ -1,5 +1,5 @@
 """Checkpoints of a training run: every RNG state (saved and restored), seeding, and the checkpoint write
-(atomic, ``benchmark.rundir``; loading as weights only lives there too and is re-exported here)."""
+(atomic, ``benchmark.rundir``; loading as weights only lives there too)."""
 from __future__ import annotations
 
 import random
@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..rundir import (CheckpointError, atomic_write_bytes, atomic_write_json, atomic_write_text,  # noqa: F401
-                      checkpoint_intact, load_checkpoint, read_checkpoint, safe_load)
+from ..rundir import atomic_write_bytes
 
 
 def rng_state() -> dict:

@@ -29,22 +29,19 @@ reading for one-gesture videos only: argmax of the non-blank class probabilities
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from models import create_model
 
-from ..analysis.gesture_scores import fused_accuracy, scores  # noqa: F401  (re-export)
+from ..analysis.gesture_scores import scores
+from ..analysis.gesture_scores import fused_accuracy  # noqa: F401  (re-export: catalogue)
 from ..config import RunConfig
-from ..data.gesture_clips import (BLANK, MIN_CLIP_LEN, GestureClips, LimitedSubset,  # noqa: F401  (re-export)
-                                  clip_sequence, collate_gestures, standin_clips)
+from ..data.gesture_clips import (BLANK, MIN_CLIP_LEN, GestureClips, LimitedSubset, collate_gestures,
+                                  standin_clips)
 from ..metrics import ctc_accuracy
-from .standin import cached_state, copy_fc_layers, fit, standin_dir
+from .standin import cached_state, copy_fc_layers, fit, standin_path
 from .task import Task, register_task
 
 
@@ -136,11 +133,6 @@ def add_c3d_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
 STANDIN_VERSION = 1   # bump when the stand-in pretraining changes (part of the cache key)
 
 
-def cache_dir() -> Path:
-    """``$BENCHMARK_CACHE/gesture_standin`` or ``~/.cache/benchmark/gesture_standin`` (like timm's cache)."""
-    return standin_dir("gesture")
-
-
 def pretrain_standin(spec: dict, width: float, norm: str | None = None) -> dict:
     """A stand-in for the Sports1M C3D weights at a narrow ``width`` (none exist): the narrow C3D trained
     as a clip classifier (pool5 -> fc6 -> fc7 -> a new output layer; dropout off) on ``standin_clips``
@@ -166,11 +158,9 @@ def pretrain_standin(spec: dict, width: float, norm: str | None = None) -> dict:
 
 
 def standin_weights(spec: dict, width: float, norm: str | None = None) -> dict:
-    """The stand-in pretrained C3D state dict, trained once and cached (``cache_dir()``); concurrent runs
-    wait on a file lock instead of training it twice."""
-    blob = json.dumps({"spec": spec, "width": float(width), "norm": norm, "arch": "c3d", "v": STANDIN_VERSION},
-                      sort_keys=True)
-    path = cache_dir() / f"c3d_w{float(width):g}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.pt"
+    """The stand-in pretrained C3D state dict, trained once and cached (``$BENCHMARK_CACHE/gesture_standin``,
+    ``standin_path``); concurrent runs wait on a file lock instead of training it twice."""
+    path = standin_path("gesture", "c3d", width, spec, STANDIN_VERSION, norm=norm)
     cached_state(path, lambda: pretrain_standin(spec, width, norm))
     return torch.load(path, map_location="cpu", weights_only=True)
 

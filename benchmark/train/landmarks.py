@@ -44,13 +44,13 @@ import torch.nn as nn
 
 from models import create_model
 
-from ..analysis.landmark_errors import (ERRORS_FILE, MAX_ERROR, frame_errors, run_errors,  # noqa: F401  (re-export)
-                                        summarise, write_errors)
-from ..analysis.landmark_gates import gate_activations, saturation  # noqa: F401  (re-export)
+from ..analysis.landmark_errors import ERRORS_FILE, MAX_ERROR, frame_errors, summarise, write_errors
+from ..analysis.landmark_errors import run_errors  # noqa: F401  (re-export: catalogue)
+from ..analysis.landmark_gates import gate_activations, saturation  # noqa: F401  (re-export: catalogue)
 from ..config import RunConfig
-from ..data.landmark_sets import (IMAGENET_MEAN, IMAGENET_STD, NUM_POINTS, FaceCrops,  # noqa: F401  (re-export)
-                                  IndexSubset, denormalise, evenly, inputs, mean_shape, normalise)
-from .standin import cached_state, copy_fc_layers, fit, standin_dir
+from ..data.landmark_sets import (NUM_POINTS, FaceCrops, IndexSubset, denormalise, evenly, inputs, mean_shape,
+                                  normalise)
+from .standin import cached_state, copy_fc_layers, fit, standin_path
 from .task import Task, register_task
 
 NUM_OUTPUTS = 2 * NUM_POINTS
@@ -106,20 +106,6 @@ def init_head(model: nn.Module, shape: np.ndarray, how: str = "mean_shape") -> N
 STANDIN_VERSION = 1   # bump when the stand-in pretraining code changes (part of the cache key)
 
 
-def cache_dir() -> Path:
-    """Where stand-in pretrained weights are kept (like timm's download cache): ``$BENCHMARK_CACHE`` or
-    ``~/.cache/benchmark``."""
-    return standin_dir("landmarks")
-
-
-def standin_key(spec: dict, width: float) -> str:
-    import hashlib
-    import json
-
-    blob = json.dumps({"spec": spec, "width": float(width), "arch": "vgg16", "v": STANDIN_VERSION}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
 def pretrain_standin(spec: dict, width: float) -> dict:
     """A stand-in for ImageNet VGG16 weights at a narrow ``width`` (which has no pretrained weights):
     the narrow VGG16 trained as a per-frame landmark regressor (pool5 -> fc6 -> fc7 -> a 136-unit layer,
@@ -154,9 +140,9 @@ def pretrain_standin(spec: dict, width: float) -> dict:
 
 
 def standin_weights(spec: dict, width: float) -> dict:
-    """The stand-in pretrained VGG16 state dict, trained once and cached (``cache_dir()``); concurrent runs
-    wait on a file lock instead of training it twice."""
-    path = cache_dir() / f"vgg16_w{float(width):g}_{standin_key(spec, width)}.pt"
+    """The stand-in pretrained VGG16 state dict, trained once and cached (``$BENCHMARK_CACHE/landmarks_standin``,
+    ``standin_path``); concurrent runs wait on a file lock instead of training it twice."""
+    path = standin_path("landmarks", "vgg16", width, spec, STANDIN_VERSION)
     cached_state(path, lambda: pretrain_standin(spec, width))
     return torch.load(path, map_location="cpu", weights_only=True)
 

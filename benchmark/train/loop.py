@@ -26,7 +26,7 @@ from ..config import RunConfig, td_rate_at, validate
 from ..heal import move_aside, note_heal
 from ..precision import autocast, bf16_problem
 from .schedules import Plateau, final_metrics, lr_factor, set_lr
-from ..rundir import (CHECKPOINT_FILE, METRICS_FILE, RESULT_FILE, CheckpointError, atomic_write_json,  # noqa: F401
+from ..rundir import (CHECKPOINT_FILE, METRICS_FILE, RESULT_FILE, CheckpointError, atomic_write_json,
                       load_checkpoint, read_checkpoint, read_metrics, write_metrics)
 from ..rundir import run_dir as run_path
 from .checkpoint import save_checkpoint, seed_everything, set_rng_state

@@ -51,7 +51,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from models import set_td_rate
+from models import set_schedule
 
 from ..config import RunConfig, td_rate_at, validate
 from ..precision import autocast
@@ -165,7 +165,7 @@ class StackedSeeds:
 
     def set_epoch(self, epoch: int) -> float:
         rate = td_rate_at(self.cfg.td_schedule, epoch)
-        set_td_rate(self.base, rate)
+        set_schedule(self.base, "td_rate", rate)
         self.base.train()
         return rate
 

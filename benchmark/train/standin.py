@@ -7,6 +7,8 @@ tasks' stand-ins share; ``copy_fc_layers`` copies a pretrained backbone's fc lay
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -15,11 +17,19 @@ import torch
 import torch.nn as nn
 
 from ..heal import move_aside
-from .checkpoint import atomic_write_bytes, checkpoint_intact
+from ..rundir import atomic_write_bytes, checkpoint_intact
 
 
 def standin_dir(task: str) -> Path:
     return Path(os.environ.get("BENCHMARK_CACHE", Path.home() / ".cache" / "benchmark")) / f"{task}_standin"
+
+
+def standin_path(task: str, arch: str, width: float, spec: dict, version: int, **extra) -> Path:
+    """The cache file of ``task``'s stand-in ``arch`` at ``width`` pretrained under ``spec``:
+    ``standin_dir(task) / "<arch>_w<width>_<key>.pt"``, the key a hash of arch, width, spec, the task's
+    ``STANDIN_VERSION`` and ``extra`` (e.g. ``norm``): a changed spec or version is a new file."""
+    blob = json.dumps({"arch": arch, "width": float(width), "spec": spec, "v": version, **extra}, sort_keys=True)
+    return standin_dir(task) / f"{arch}_w{float(width):g}_{hashlib.sha256(blob.encode()).hexdigest()[:12]}.pt"
 
 
 def cached_state(path: Path, make: Callable[[], dict]) -> Path:

@@ -63,8 +63,8 @@ from models import create_model
 from models.deep import MLPHead
 
 from ..config import RunConfig
-from ..data.steering_sets import (EPS, MIN_SCALE, ROAD_TYPES, STEERING_RATIO, BuiltinWindows,  # noqa: F401  (re-export)
-                                  Labelled, angle_to_label, label_to_angle, logistic_scale, spread)
+from ..data.steering_sets import (ROAD_TYPES, STEERING_RATIO, BuiltinWindows, Labelled, angle_to_label,
+                                  label_to_angle, logistic_scale, spread)
 from ..data.steering_sets import real_angles as _real_angles
 from ..metrics import steering_accuracy, steering_mse
 from .task import Task, register_task

@@ -9,6 +9,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from benchmark.analysis.landmark_errors import run_errors
+from benchmark.analysis.landmark_gates import gate_activations, saturation
 from benchmark.config import RunConfig
 from benchmark.reference import load_reference
 from benchmark.train import landmarks as lm
@@ -49,7 +51,7 @@ def test_table2_smoke(smoke_dirs):
 
     cfg = resolve("prernn.table2").runs("smoke")[7]
     row = runs[(runs["row"] == cfg.labels["row"]) & (runs["column"] == cfg.labels["column"])].iloc[0]
-    errors = lm.run_errors(root / "runs", cfg)
+    errors = run_errors(root / "runs", cfg)
     assert errors.shape == (2 * 3,)                                   # n_test x T frames
     assert lm.summarise(errors, 0.25)["test_auc"] == pytest.approx(row["test_auc"], abs=1e-12)
 
@@ -157,7 +159,7 @@ def test_saturation_fractions_exact():
     # (N=2, T=2, H=3) gates; unit 0: 0.05, 0.5, 0.95, 0.99; unit 1: 0.1, 0.9, 0.0, 1.0 (0.1 and 0.9 are
     # not saturated: strict < and >); unit 2: always 0.5
     g = torch.tensor([[[0.05, 0.1, 0.5], [0.5, 0.9, 0.5]], [[0.95, 0.0, 0.5], [0.99, 1.0, 0.5]]])
-    left, right = lm.saturation(g)
+    left, right = saturation(g)
     assert left.tolist() == [0.25, 0.25, 0.0]
     assert right.tolist() == [0.5, 0.25, 0.0]
     from benchmark.catalogue.tasks.landmarks import saturation_rows
@@ -181,7 +183,7 @@ def test_gate_replay_matches_forward(name):
     torch.manual_seed(0)
     model = create_model(name, num_classes=136, width=1 / 32, drop_rate=0.0).eval()
     frames = torch.rand(2, 3, 1, 32, 32)
-    out, layers = lm.gate_activations(model, frames)
+    out, layers = gate_activations(model, frames)
     assert torch.allclose(out, lm.forward(model, frames), atol=1e-6)
     n_layers = 2 if name.endswith(("fc67", "_2")) else 1
     assert len(layers) == n_layers

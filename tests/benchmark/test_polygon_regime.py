@@ -16,7 +16,7 @@ from benchmark.data.builtin_polygons import BuiltinPolygons
 from benchmark.train import polygon as task
 from benchmark.train.loop import _step_schedules, run_training, train_loader
 from benchmark.train.schedules import Plateau, final_metrics, lr_factor
-from models import create_model, set_td_rate
+from models import create_model, set_schedule
 from models.cells.convlstm import ConvLSTMCell
 from models.stacks import build_stack
 
@@ -51,7 +51,7 @@ def test_loop_sets_the_scheduled_lr_and_td_rate_before_every_step():
     cfg = _cfg(lr=2e-3, lr_schedule="cosine", td_schedule=((0, 1.0), (0.5, 0.8), (1.25, 0.5)))
     seen = []
     rate = 1.0
-    set_td_rate(model, rate)  # what the loop does at the start of an epoch
+    set_schedule(model, "td_rate", rate)  # what the loop does at the start of an epoch
     for epoch in range(2):
         for i in range(4):
             rate = _step_schedules(cfg, model, opt, epoch, i, 4, Plateau(), rate)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchmark.catalogue import resolve
-from benchmark.train.checkpoint import load_checkpoint
+from benchmark.rundir import load_checkpoint
 from benchmark.train.loop import run_training
 from benchmark.train.seed_batch import batch_problem, pack_rule, seed_packs, train_seeds_batched
 

@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from benchmark.catalogue import resolve
 from benchmark.config import RunConfig, config_hash
+from benchmark.data.steering_sets import MIN_SCALE
 from benchmark.reference import load_reference
 from benchmark.train import steering as st
 
@@ -92,7 +93,7 @@ def test_labels_scale_and_windows():
     a = torch.tensor([-30.0, 0.0, 12.5])
     assert torch.allclose(st.label_to_angle(st.angle_to_label(a, 7.0), 7.0).float(), a, atol=1e-4)
     assert st.logistic_scale([-4.0, 4.0]) == pytest.approx(4 * math.sqrt(3) / math.pi)
-    assert st.logistic_scale([0.0, 0.0]) == st.MIN_SCALE
+    assert st.logistic_scale([0.0, 0.0]) == MIN_SCALE
     w7 = st.BuiltinWindows("train", 3, observed=7, size=(8, 24), road_types=("curve",))
     w3 = st.BuiltinWindows("train", 3, observed=3, size=(8, 24), road_types=("curve",))
     for i in range(3):

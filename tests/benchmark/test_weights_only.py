@@ -14,7 +14,8 @@ from benchmark.train.loop import load_finished as load_trained
 from benchmark.heal import read_attempts
 from benchmark.launch import launch
 from benchmark.results import run_dir
-from benchmark.train.checkpoint import CheckpointError, read_checkpoint, safe_load, set_rng_state
+from benchmark.rundir import CheckpointError, read_checkpoint, safe_load
+from benchmark.train.checkpoint import set_rng_state
 from benchmark.train.loop import CHECKPOINT_FILE, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
