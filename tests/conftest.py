@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 E2E = Path(__file__).resolve().parent / "e2e"
 
@@ -42,3 +43,15 @@ def smoke_sweep(tmp_path_factory):
 
     code = run("all", out)
     return SimpleNamespace(runs=runs, out=out, cache=cache, code=code, run=run)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread for a test module (``pytestmark = pytest.mark.usefixtures("one_thread")``).
+
+    Tiny tensors: one intra-op thread is fastest, and immune to OpenMP spin-waiting when the machine is
+    loaded (seen here: 2 threads on a busy 2-core box made a 0.3 s test take 15 s)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -11,15 +11,42 @@ epoch's mean losses. Before the first update L_s = L_g = InitL_g, so q starts at
 the beginning of training, q is about 1"). Without sub-goals L_s is still measured (no gradient), as
 released. q is logged per epoch (``astsgd_q`` at the end, ``astsgd_q_mean`` over the steps,
 ``astsgd_q_start``).
+
+``q_rule`` chooses how q follows the losses: ``"eq20"`` (default) the empirical formula above; ``"network"``
+the paper's other option, "a small network with 3 fully connection layers which takes r_s, r_t, and g as
+input to optimize q" (section 5.2): ``schemes.gradient.QController`` kept in the model as ``q_net`` (``attach``:
+its inputs are the running losses of r_s and g above and of r_t, T^2's flow loss; trained once per step by
+REINFORCE on the main loss, see there; ``qnet_hidden``, ``qnet_sigma``, ``qnet_lr``). ``"network"`` updates q
+every step only (``astsgd_every="step"``).
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from models.cells.scs import set_stsgd_q
 from models.nets.subgoal_heads import has_subgoals
 
-from ..schemes.gradient import astsgd_q
+from ..schemes.gradient import QController, astsgd_q
+
+Q_RULES = ("eq20", "network")
+
+
+def check_options(opts: dict) -> None:
+    if opts["q_rule"] not in Q_RULES:
+        raise ValueError(f"q_rule must be one of {Q_RULES}, got {opts['q_rule']!r}")
+    if opts["q_rule"] == "network" and opts["astsgd_every"] != "step":
+        raise ValueError("q_rule='network' updates q every step: use astsgd_every='step'")
+
+
+def attach(model, opts: dict) -> None:
+    """``model.q_net`` (``QController``) for an SCS net with sub-goals under ASTSGD with ``q_rule="network"``;
+    its exploration draws are seeded by torch's initial seed (the run's seed, set before the model is built)."""
+    if opts["astsgd"] and opts["q_rule"] == "network" and has_subgoals(model):
+        model.add_module("q_net", QController(
+            model.subgoal_state.init_loss, q0=opts["q0"], alpha=opts["alpha"], thresh=opts["thresh"],
+            hidden=opts["qnet_hidden"], sigma=opts["qnet_sigma"], lr=opts["qnet_lr"],
+            seed=torch.initial_seed() % (2 ** 31)))
 
 
 def _unwrap(model):
@@ -45,7 +72,14 @@ def record(model, parts_list: list[dict], opts: dict) -> None:
     m = opts["astsgd_ema"]
     state.ema_main.mul_(m).add_((1 - m) * means["main"])
     state.ema_spatial.mul_(m).add_((1 - m) * means["t1"])
-    if opts["astsgd_every"] == "step":
+    ctrl = getattr(model, "q_net", None)
+    if ctrl is not None:  # q_rule "network": learn from the losses, then the next step's q
+        if "t2" in means:
+            ctrl.observe_temporal(means["t2"], m)
+        q = ctrl.step(means["main"], ctrl.inputs(float(state.ema_spatial), float(state.ema_main)))
+        state.q.fill_(q)
+        set_stsgd_q(model, q)
+    elif opts["astsgd_every"] == "step":
         update_q(model, opts, float(state.ema_spatial), float(state.ema_main))
 
 

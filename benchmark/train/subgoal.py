@@ -29,7 +29,7 @@ Options (``cfg.scheme_kw``; defaults in ``OPTIONS``):
 - ``subgoals`` (True): add T^1 (and T^2) to the loss; ``t2`` (True): add T^2.
 - ``astsgd`` (False): Advanced STSGD (eqs. 19-20; ``train.astsgd``): every SCS cell's STSGD draw follows
   q, updated from the running losses of r_s and g (``astsgd_every``, ``astsgd_ema``, ``q0``, ``alpha``,
-  ``thresh``).
+  ``thresh``) by eq. 20 or, ``q_rule="network"``, by the learned 3-layer q network (``qnet_*``).
   ASTSGD and a fixed-p STSGD schedule (``cfg.stsgd_schedule``, set by the loop) exclude each other.
 - LTSC (``cfg.scheme = "ltsc"``, scs 5.3): the T training frames are cut by ``schemes.clips.ltsc_partition``
   into clips of ``clip_len`` (neighbours share ``overlap`` = 25% frames), run in order, each from the
@@ -72,8 +72,8 @@ from ..schemes.gradient import initial_main_loss
 from . import astsgd, finetune
 
 OPTIONS = dict(subgoals=True, t2=True, t1_weight=1.0, t2_weight=1.0, t2_taps="stages", flow_mid=16,
-               astsgd=False, q0=0.5, alpha=1.0, thresh=1.0, astsgd_every="step", astsgd_ema=0.9,
-               lam=0.8, init="timestamp", flow_alpha=0.1, flow_iters=100)
+               astsgd=False, q0=0.5, alpha=1.0, thresh=1.0, astsgd_every="step", astsgd_ema=0.9, q_rule="eq20",
+               qnet_hidden=16, qnet_sigma=0.05, qnet_lr=1e-2, lam=0.8, init="timestamp", flow_alpha=0.1, flow_iters=100)
 
 
 def options(cfg: RunConfig | None) -> dict:
@@ -88,6 +88,7 @@ def options(cfg: RunConfig | None) -> dict:
         raise ValueError(f"astsgd_every must be 'step' or 'epoch', got {opts['astsgd_every']!r}")
     if opts["init"] not in ("timestamp", "previous_last"):
         raise ValueError(f"init must be 'timestamp' or 'previous_last', got {opts['init']!r}")
+    astsgd.check_options(opts)
     return opts
 
 
@@ -104,6 +105,7 @@ def attach_heads(model, opts: dict, num_classes: int):
         model.tap_indices = taps
         model.add_module("flow_heads", nn.ModuleList(
             FlowHead(model.rnn.cells[i].hidden_channels, opts["flow_mid"]) for i in taps))
+    astsgd.attach(model, opts)  # the learned-q network (q_rule "network")
     return model
 
 
@@ -235,8 +237,9 @@ def pretrained_state(pre: RunConfig, run_dir) -> tuple[dict, Path]:
 
 
 def load_pretrained(model, state: dict) -> list[str]:
-    """``finetune.load_fitting`` without the task's training state (``subgoal_state``)."""
-    return finetune.load_fitting(model, state, skip="subgoal_state.")
+    """``finetune.load_fitting`` without the task's training state (``subgoal_state``; ``q_net`` keeps its weights)."""
+    fresh = finetune.load_fitting(model, state, skip="subgoal_state.")
+    return fresh if getattr(model, "q_net", None) is None else (model.q_net.reset_episode() or fresh)
 
 
 def build(cfg: RunConfig, run_dir=None):

@@ -6,7 +6,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from benchmark.analysis.action_scores import SCORES_FILE, two_stream_accuracy, two_stream_scores
 from benchmark.config import RunConfig
+from benchmark.data.action_sets import FLOW_CLIP, stack_flow
 from benchmark.reference import load_reference
 from benchmark.run import main
 from benchmark.train import action
@@ -59,9 +61,9 @@ def test_shared_runs_train_once(smoke_runs):
     root, _ = smoke_runs
     # Table 2's VGG rows are Table 1's UCF-101 runs; prernn Table 7's split 1 is Table 5's
     assert len(list((root / "runs" / "deeprnn.table2").iterdir())) == 3      # the InceptionV1 rows only
-    assert len(list((root / "runs" / "prernn.table7").iterdir())) == 4  # splits 2, 3 x colour, flow
+    assert len(list((root / "runs" / "prernn.table7").iterdir())) == 8  # splits 2, 3 x colour, flow x ours, w/o RNN
     for d in (root / "runs" / "prernn.table5").iterdir():
-        assert (d / action.SCORES_FILE).exists()  # per-video test scores beside every result
+        assert (d / SCORES_FILE).exists()  # per-video test scores beside every result
 
 
 def _cfg(model, **kw):
@@ -138,14 +140,14 @@ def test_two_stream_average_of_saved_scores(tmp_path):
     colour, flow = (rng.dirichlet(np.ones(3), size=4) for _ in range(2))
     for name, p in (("c", colour), ("f", flow)):
         np.savez(tmp_path / f"{name}.npz", recognition=p, anticipation=p, labels=labels)
-    avg, lab = action.two_stream_scores([tmp_path / "c.npz", tmp_path / "f.npz"])
+    avg, lab = two_stream_scores([tmp_path / "c.npz", tmp_path / "f.npz"])
     np.testing.assert_allclose(avg, (colour + flow) / 2)
     assert (lab == labels).all()
     by_hand = 100.0 * np.mean(((colour + flow) / 2).argmax(1) == labels)
-    assert action.two_stream_accuracy([tmp_path / "c.npz", tmp_path / "f.npz"]) == pytest.approx(by_hand)
+    assert two_stream_accuracy([tmp_path / "c.npz", tmp_path / "f.npz"]) == pytest.approx(by_hand)
     np.savez(tmp_path / "x.npz", recognition=flow, anticipation=flow, labels=labels[::-1])
     with pytest.raises(ValueError, match="other test videos"):
-        action.two_stream_scores([tmp_path / "c.npz", tmp_path / "x.npz"])
+        two_stream_scores([tmp_path / "c.npz", tmp_path / "x.npz"])
 
 
 def test_flow_input_and_first_conv():
@@ -156,7 +158,7 @@ def test_flow_input_and_first_conv():
     assert x.shape == (4, 4, 32, 32) and x.abs().max() <= 1.0  # (T, 2 x stack, H, W), clipped and scaled
     assert net(x[None]).shape == (1, 4, train_set.num_classes)
     flow = np.arange(3 * 2 * 1 * 1, dtype=np.float32).reshape(3, 2, 1, 1)
-    st = action.stack_flow(flow, 4, 2) * action.FLOW_CLIP
+    st = stack_flow(flow, 4, 2) * FLOW_CLIP
     np.testing.assert_array_equal(st[0, :, 0, 0], [0, 1, 2, 3])     # flows 0 and 1
     np.testing.assert_array_equal(st[3, :, 0, 0], [4, 5, 4, 5])     # past the end: the last flow
 

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
+from benchmark.analysis.gesture_scores import fused_accuracy
 from benchmark.config import RunConfig
+from benchmark.data.gesture_clips import clip_sequence
 from benchmark.reference import load_reference
 from benchmark.train import gesture
 
@@ -56,15 +58,16 @@ def test_table4_fig4_table6_smoke(smoke_sweep, tmp_path):
     assert sorted((tmp_path / "runs/prernn.table4").iterdir()) == runs
     t6 = pd.read_csv(tmp_path / "out/tables/prernn/table6.csv")
     ref6 = load_reference("prernn", "table6")
-    assert list(zip(t6["row"], t6["column"])) == list(zip(ref6["row"], ref6["column"]))
+    assert list(zip(t6["row"], t6["column"])) == list(zip(ref6["row"], ref6["column"])) + [
+        ("Baseline (w/o RNN) Depth", "Accuracy")]          # the baseline's own stream: no paper cell
     filled = t6[t6["reproduced"].notna()]
-    assert list(filled["row"]) == ["Ours Depth"]            # builtin: the one stream stands for depth
+    assert list(filled["row"]) == ["Ours Depth", "Baseline (w/o RNN) Depth"]  # builtin: one stream, for depth
     assert not t6.loc[t6["reference_only"], "reproduced"].notna().any()
 
     # late fusion of a run with itself is the run
     cfg = [c for c in resolve("prernn.table6").runs("smoke") if c.model == "prernn_c3d_vrnn_fc67"][0]
-    assert gesture.fused_accuracy(tmp_path / "runs", [cfg, cfg]) == pytest.approx(float(filled["reproduced"].iloc[0]),
-                                                                                 abs=0.05)
+    assert fused_accuracy(tmp_path / "runs", [cfg, cfg]) == pytest.approx(float(filled["reproduced"].iloc[0]),
+                                                                         abs=0.05)
 
 
 def test_paper_scale_configs(monkeypatch):
@@ -75,8 +78,9 @@ def test_paper_scale_configs(monkeypatch):
     assert len(t4) == 21 and {c.dataset for c in t4} == {"nvgesture"}
     assert {c.data_kw["sensor"] for c in t4} == {"depth"} and {c.model_kw["pretrained"] for c in t4} == {"/weights/c3d.pth"}
     t6 = resolve("prernn.table6").runs("paper", 1, "/data/nvgesture")
-    assert sorted(c.data_kw["sensor"] for c in t6) == ["color", "depth"]
-    assert {c.model for c in t6} == {"prernn_c3d_vrnn_fc67"} and t6[0] in t4
+    assert sorted(c.data_kw["sensor"] for c in t6) == ["color", "color", "depth", "depth"]  # ours and w/o RNN
+    assert {c.model for c in t6} == {"prernn_c3d_vrnn_fc67", "tra_c3d_vrnn_1"} and t6[0] in t4
+    assert {c.model_kw.get("num_layers") for c in t6 if c.model == "tra_c3d_vrnn_1"} == {0}
     assert len(resolve("prernn.fig4").runs("cpu", 1)) == 13     # VRNN 5 + LSTM 8 columns of Table 4
 
 
@@ -165,13 +169,13 @@ def test_perfect_logits_score_100_and_errors_count():
 
 def test_clip_sequence_cuts_consecutive_clips():
     frames = torch.arange(40.0).view(40, 1, 1, 1).expand(40, 3, 2, 2)
-    clips = gesture.clip_sequence(frames, 16)
+    clips = clip_sequence(frames, 16)
     assert clips.shape == (3, 3, 16, 2, 2)                  # (S, C, L, H, W)
     assert clips[1, 0, :, 0, 0].tolist() == list(range(16, 32))
     assert clips[2, 0, :, 0, 0].tolist() == list(range(32, 40)) + [39] * 8   # tail padded with the last frame
-    assert gesture.clip_sequence(frames, 16, stride=8).shape[0] == 4        # starts 0, 8, 16, 24
-    assert gesture.clip_sequence(frames[:5], 16).shape[0] == 1
-    assert gesture.clip_sequence(frames[:32], 16).shape[0] == 2
+    assert clip_sequence(frames, 16, stride=8).shape[0] == 4        # starts 0, 8, 16, 24
+    assert clip_sequence(frames[:5], 16).shape[0] == 1
+    assert clip_sequence(frames[:32], 16).shape[0] == 2
 
 
 def test_standin_weights_reach_every_pretrained_place():

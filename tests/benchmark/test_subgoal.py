@@ -203,7 +203,7 @@ def test_table3_and_fig4_smoke(smoke_dirs):
     assert _main("scs.fig4", smoke_dirs) == 0  # the Table 3 runs: nothing new is trained
     assert (smoke_dirs / "out" / "figures" / "scs" / "fig4.png").stat().st_size > 0
     q = pd.read_csv(smoke_dirs / "out" / "tables" / "scs" / "fig4_q.csv")
-    # one q row per epoch of every ASTSGD run (4 variants x Kinetics and HMDB-51 at smoke: 1 epoch each)
-    assert set(q["variant"]) == {"whole", "w/o sub-tasks", "w/o T2", "w/o LTSC"}
-    assert set(q["column"]) == {"Kinetics", "HMDB-51"} and len(q) == 8
+    # one q row per epoch of every ASTSGD run (5 variants x Kinetics and HMDB-51 at smoke: 1 epoch each)
+    assert set(q["variant"]) == {"whole", "w/o sub-tasks", "w/o T2", "w/o LTSC", "q network"}
+    assert set(q["column"]) == {"Kinetics", "HMDB-51"} and len(q) == 10
     assert q["astsgd_q"].between(0, 1).all() and (q["epoch"] == 1).all()

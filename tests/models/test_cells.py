@@ -15,7 +15,7 @@ from models.nets.polygon_rnn import CELL_DEFAULTS, POLYGON_WIDTHS
 from models.stacks import build_stack, count_parameters
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # ----------------------------------------------------------------------------- (a) registry sweep

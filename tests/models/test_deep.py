@@ -13,7 +13,7 @@ from models.deep import (DeepRecurrentNet, FrameAverage, StridedCBMCell, Strided
 from models.stacks import count_parameters
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _trace(net: DeepRecurrentNet):

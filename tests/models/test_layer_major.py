@@ -17,7 +17,7 @@ from models.stacks import RecurrentStack, build_stack
 RTOL = 1e-5
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tests/models/conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 CONFIGS = {

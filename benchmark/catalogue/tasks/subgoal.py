@@ -17,7 +17,10 @@ reference notes); CBM nets use the CBM paper's Temporal Dropout schedule (1.0, 0
 
 Table 3 variants (stand-alone SCS): whole = LTSC + T^1 + T^2 + ASTSGD; w/o two sub-tasks = no T^1/T^2 loss
 (L_s still measured for ASTSGD, as released); w/o T^2 = no flow loss; w/o ASTSGD = no gradient switch at all
-(plain back-propagation); w/o LTSC = one random window of ``clip_len`` frames per video, full BPTT.
+(plain back-propagation); w/o LTSC = one random window of ``clip_len`` frames per video, full BPTT. ASTSGD's q
+follows eq. 20 (the paper's "empirical formula"); one more variant, "q network" (not a row of the paper's
+table), is the whole SCS with q from the paper's other option, the learned 3-layer q network (section 5.2,
+``q_rule="network"``), so that Fig. 4 compares the two rules.
 """
 from __future__ import annotations
 
@@ -90,16 +93,20 @@ TABLE2_ROWS = {
 }
 
 # table 3 rows: the stand-alone SCS ablation (subgoal scheme_kw changes; "ltsc": False = one short window)
+Q_NETWORK_ROW = "Whole Stand-alone SCS, ASTSGD q network"
 TABLE3_ROWS = {
     "Whole Stand-alone SCS": dict(),
     "Stand-alone SCS w/o two sub-tasks": dict(subgoals=False),
     "Stand-alone SCS w/o sub-task T^2 only": dict(t2=False),
     "Stand-alone SCS w/o ASTSGD": dict(astsgd=False),
     "Stand-alone SCS w/o LTSC": dict(ltsc=False),
+    # not a row of the paper's table: the whole SCS with ASTSGD's other q rule, the learned 3-layer q network
+    # (section 5.2; train/astsgd.py q_rule), beside eq. 20 (the whole SCS row)
+    Q_NETWORK_ROW: dict(q_rule="network"),
 }
 VARIANT_NAMES = {"Whole Stand-alone SCS": "whole", "Stand-alone SCS w/o two sub-tasks": "w/o sub-tasks",
                  "Stand-alone SCS w/o sub-task T^2 only": "w/o T2", "Stand-alone SCS w/o ASTSGD": "w/o ASTSGD",
-                 "Stand-alone SCS w/o LTSC": "w/o LTSC"}
+                 "Stand-alone SCS w/o LTSC": "w/o LTSC", Q_NETWORK_ROW: "q network"}
 
 
 def _data_kw(scale: str, data: str, data_root: str | None, family: dict) -> tuple[str, str | None, dict]:
@@ -277,7 +284,7 @@ def fig4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch (0 = start of training)")
     ax.set_ylabel("q (end of epoch)")
-    ax.set_title("b: q under ASTSGD (eq. 20)", fontsize=10)
+    ax.set_title("b: q under ASTSGD (eq. 20; 'q network': the learned 3-layer q network)", fontsize=10)
     ax.legend(fontsize=7)
     res = _results(runs_root, cfgs)
     cells = _cells(res)
