@@ -54,8 +54,14 @@ STEER_SCALES = {
     # precise_bn=96: BatchNorm statistics re-estimated on 96 training windows before each evaluation (with
     # so few, large steps the running averages lag the weights: measured, the CNN+LSTM's last-epoch accuracy
     # fell from 70 to 25 with train loss still falling; 75 with the re-estimate; training is unchanged).
+    # Issue 18: 96 test windows left every comparison inside the noise (the LiVi arms 89.6-91.6). Pilot of the
+    # trivial baseline and one model (SCS p=0.5, length 7, LiVi, seed 0) on 512 test windows: the best
+    # constant angle scores 83.7 (acc at 6 deg) / 80.4 (3 deg) / MSE 0.039 on LiVi (69.8 / 63.7 / 0.064 on
+    # Comma: the mean angle is right on every straight road and crossing, wrong on curves), the SCS after the
+    # same 60 steps 92.7 / 88.1 / 0.003: clearly above it and below the ceiling. Chosen: n_test 512, the
+    # training unchanged (4x the steps would cost ~4x the 90-run grid).
     "cpu": dict(epochs=4, batch_size=16, lr={"scs": 3e-3, "cnn_lstm": 6e-3, "cnn": 6e-3}, scheme_kw=dict(precise_bn=96),
-                data_kw=dict(n_train=240, n_test=96, size=(24, 72)),
+                data_kw=dict(n_train=240, n_test=512, size=(24, 72)),
                 model_kw={"scs": dict(width=4), "cnn_lstm": dict(width=4), "cnn": dict(width=4)}),
     # scs Table 8 (auto driving): batch 128; lr 1e-4 (SCS) / 2e-4 (CNN+LSTM; the CNN, which Table 8 does not
     # list, takes the same: it is the same ResNet-18); feature dimension 512 (SCS width 64: 8 x 64 = 512
