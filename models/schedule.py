@@ -6,7 +6,6 @@
   prob. q, R with prob. 1 - q. STSGD (eq. 17, p_s = p_t = p): ``set_schedule(model, "stsgd_q", p, p_s=p)``
   blocks each with prob. p.
 
-``models.set_td_rate`` and ``models.cells.scs.set_stsgd_q`` are the same calls under their own names.
 This module imports no other ``models`` module.
 """
 from __future__ import annotations
@@ -38,9 +37,4 @@ def set_schedule(model: nn.Module, name: str, value, **options) -> None:
     SCHEDULES[name](model, value, **options)
 
 
-def set_td_rate(model: nn.Module, rate: float) -> None:
-    """``set_schedule(model, "td_rate", rate)``: the Temporal Dropout rate of every cell that has one."""
-    set_schedule(model, "td_rate", rate)
-
-
-__all__ = ["SCHEDULES", "set_schedule", "set_td_rate"]
+__all__ = ["SCHEDULES", "set_schedule"]

@@ -2,7 +2,7 @@
 model's ``subgoal_state`` (``models.nets.subgoal_heads.SubgoalState``: checkpointed and resumed with it).
 
 ``opts`` are the task's options (``subgoal.options``). ASTSGD (``astsgd``): before every training forward
-every SCS cell gets ``set_stsgd_q(model, q)`` (block the T input with prob. q, the R input with prob.
+every SCS cell gets ``set_schedule(model, "stsgd_q", q)`` (block the T input with prob. q, the R input with prob.
 1 - q); q from eq. 20 (``schemes.gradient.astsgd_q``: q0 0.5, alpha 1, thresh 1, InitL_g = ln(number of
 classes)) with L_s and L_g the running (exponential, ``astsgd_ema`` = 0.9 per step) means of the training
 losses of r_s and g. ``astsgd_every="step"`` (default; the released code recomputes q after every clip)
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.cells.scs import set_stsgd_q
+from models import set_schedule
 from models.nets.subgoal_heads import has_subgoals
 
 from ..schemes.gradient import QController, astsgd_q
@@ -78,7 +78,7 @@ def record(model, parts_list: list[dict], opts: dict) -> None:
             ctrl.observe_temporal(means["t2"], m)
         q = ctrl.step(means["main"], ctrl.inputs(float(state.ema_spatial), float(state.ema_main)))
         state.q.fill_(q)
-        set_stsgd_q(model, q)
+        set_schedule(model, "stsgd_q", q)
     elif opts["astsgd_every"] == "step":
         update_q(model, opts, float(state.ema_spatial), float(state.ema_main))
 
@@ -89,7 +89,7 @@ def update_q(model, opts: dict, loss_spatial: float, loss_main: float) -> float:
     q = astsgd_q(loss_spatial, loss_main, state.init_loss, q0=opts["q0"], alpha=opts["alpha"],
                  thresh=opts["thresh"])
     state.q.fill_(q)
-    set_stsgd_q(_unwrap(model), q)
+    set_schedule(_unwrap(model), "stsgd_q", q)
     return q
 
 

@@ -56,16 +56,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models import create_model
-from models.cells.scs import set_stsgd_q
-from models.nets.subgoal_heads import (FlowHead, SubgoalState, capture_temporal,  # noqa: F401  (re-export)
-                                       has_subgoals, run_streams, scs_cells, tap_cells, video_logits)
+from models import create_model, set_schedule
+from models.nets.subgoal_heads import FlowHead, SubgoalState, has_subgoals, run_streams, tap_cells, video_logits
 
 from ..analysis.subgoal_scores import predict
 from ..config import RunConfig
-from ..data.flow import horn_schunck_batch, sequence_flow  # noqa: F401  (re-export)
-from ..data.subgoal_sets import (BUILTIN_VARIANTS, BuiltinActions, RealActions,  # noqa: F401  (re-export)
-                                 datasets)
+from ..data.subgoal_sets import datasets
 from ..schemes.clips import clip_plan as plan_clips
 from ..schemes.coherence import coherence_loss
 from ..schemes.gradient import initial_main_loss
@@ -153,7 +149,7 @@ def _terms(net, batch, cfg: RunConfig | None):
     streams = use_sub or astsgd
     taps = getattr(model, "tap_indices", None) if use_t2 else None
     if astsgd:
-        set_stsgd_q(model, float(model.subgoal_state.q))
+        set_schedule(model, "stsgd_q", float(model.subgoal_state.q))
     clips = clip_plan(cfg, frames.shape[1])
     parts_of = []  # each clip's {part: value}, in clip order
 

@@ -60,7 +60,6 @@ import torch.nn.functional as F
 
 from ..layer_major import (batched, bn_steps, close_sequence, conv_with, grad_mask, input_rows, open_sequence,
                            recur, split_weight)
-from ..schedule import set_schedule
 from .cbm import ACTIVATIONS
 from .vrnn import check_input
 
@@ -92,11 +91,6 @@ def head_on_streams(u: torch.Tensor, head):
     if s is None:
         raise ValueError("return_streams needs an SCS net with sub-goals")
     return head(s[0]), s[1]
-
-
-def set_stsgd_q(model: nn.Module, q: float | None, p_s: float | None = None) -> None:
-    """``set_schedule(model, "stsgd_q", q, p_s=p_s)``: the STSGD switch of every module that has one."""
-    set_schedule(model, "stsgd_q", q, p_s=p_s)
 
 
 def stream_norm(bn: nn.Module, x: torch.Tensor) -> torch.Tensor:

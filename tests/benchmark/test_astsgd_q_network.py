@@ -11,6 +11,7 @@ import torch
 from benchmark.config import RunConfig
 from benchmark.schemes.gradient import QController, astsgd_q
 from benchmark.train import subgoal as sg
+from benchmark.data.subgoal_sets import BuiltinActions
 from models import create_model
 from models.nets.subgoal_heads import scs_cells
 
@@ -27,7 +28,7 @@ def _cfg(**kw) -> RunConfig:
 @pytest.fixture(scope="module")
 def net_and_batch():
     torch.manual_seed(0)
-    ds = sg.BuiltinActions("train", n=4, T=4, size=32)  # no flow targets: T^2 is not measured (L_t input 1)
+    ds = BuiltinActions("train", n=4, T=4, size=32)  # no flow targets: T^2 is not measured (L_t input 1)
     model = create_model("standalone17_scs", num_classes=ds.num_classes, width=2)
     sg.attach_heads(model, sg.options(_cfg(q_rule="network", astsgd_ema=0.0)), ds.num_classes)
     items = [ds[i] for i in range(4)]

@@ -12,6 +12,9 @@ import torch.nn.functional as F
 from benchmark.config import RunConfig
 from benchmark.reference import load_reference
 from benchmark.train import subgoal as sg
+from models.nets.subgoal_heads import capture_temporal, scs_cells
+from benchmark.data.flow import horn_schunck_batch
+from benchmark.data.subgoal_sets import BuiltinActions
 from models import create_model
 
 T, SIZE = 4, 32
@@ -27,7 +30,7 @@ def _cfg(**scheme_kw) -> RunConfig:
 
 def _model_and_batch(cfg: RunConfig, seed: int = 0):
     torch.manual_seed(seed)
-    ds = sg.BuiltinActions("train", n=4, T=T, size=SIZE)
+    ds = BuiltinActions("train", n=4, T=T, size=SIZE)
     ds.add_flow(8)
     model = create_model("standalone17_scs", num_classes=ds.num_classes, width=2)
     sg.attach_heads(model, sg.options(cfg), ds.num_classes)
@@ -69,7 +72,7 @@ def test_loss_with_subgoals_adds_spatial_ce_and_flow_mse():
     model.eval()
     with torch.no_grad():
         got = sg.loss(model, batch, cfg)
-        with sg.capture_temporal(model, model.tap_indices) as caps:
+        with capture_temporal(model, model.tap_indices) as caps:
             out = model(batch["frames"], return_streams=True)
         main = F.cross_entropy(out["logits"].mean(1), batch["label"])
         t1 = F.cross_entropy(out["spatial_logits"].mean(1), batch["label"])
@@ -109,7 +112,7 @@ def test_astsgd_q_follows_eq20_on_the_running_losses():
         sg._record(model, [{"main": lg, "t1": ls}], cfg)
         assert float(model.subgoal_state.q) == pytest.approx(_eq20(ls, lg, init), abs=1e-12)
         assert all(c.stsgd_q == pytest.approx(_eq20(ls, lg, init)) and c.stsgd_p_s is None
-                   for c in sg.scs_cells(model))
+                   for c in scs_cells(model))
     # running means: exponential with momentum m per step, starting from InitL_g
     cfg = _cfg(astsgd=True, astsgd_ema=0.9)
     model, _ = _model_and_batch(cfg)
@@ -147,7 +150,7 @@ def test_batched_horn_schunck_equals_flow_module():
     f0 = rng.random((12, 10)).astype(np.float32)
     f1 = np.roll(f0, 1, axis=1) + 0.05 * rng.random((12, 10)).astype(np.float32)
     want = horn_schunck(f0, f1, alpha=0.1, iters=30)
-    got = sg.horn_schunck_batch(torch.from_numpy(f0)[None], torch.from_numpy(f1)[None], 0.1, 30)[0].numpy()
+    got = horn_schunck_batch(torch.from_numpy(f0)[None], torch.from_numpy(f1)[None], 0.1, 30)[0].numpy()
     assert np.allclose(got, want, atol=1e-4)
 
 

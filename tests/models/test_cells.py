@@ -10,7 +10,8 @@ from models import create_model, list_models
 from models.cells import (CELLS, CBMCell, CBMLSTMCell, ConvGRUCell, ConvLSTMCell, GRUCell, LSTMCell,
                           SCSCell, VRNNCell)
 from models.cells.norm import TimeBatchNorm2d
-from models.cells.scs import scs_streams, set_stsgd_q
+from models import set_schedule
+from models.cells.scs import scs_streams
 from models.nets.polygon_rnn import CELL_DEFAULTS, POLYGON_WIDTHS
 from models.stacks import build_stack, count_parameters
 
@@ -332,7 +333,7 @@ def test_stsgd_off_in_eval_or_when_q_is_none():
     assert set(_draws(cell, 10)) == {(False, False)}
     assert torch.equal(before, torch.get_rng_state())  # no draw consumed
     m = create_model("polygon_scs_2", encoder="small", image_size=32, grid=8, feat_channels=8, width_mult=1 / 16)
-    set_stsgd_q(m, 0.3)
+    set_schedule(m, "stsgd_q", 0.3)
     assert [c.stsgd_q for c in m.rnn.cells] == [0.3, 0.3]
 
 

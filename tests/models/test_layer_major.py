@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from models import set_schedule
 from models.cells import CBMCell, ConvGRUCell, SCSCell
-from models.cells.scs import set_stsgd_q
 from models.deep import skip_stack
 from models.layer_major import predraw, run_layer_major
 from models.stacks import RecurrentStack, build_stack
@@ -35,7 +35,7 @@ def _make(name: str, depth: int, in_ch: int = 3, width: int = 4) -> RecurrentSta
     widths = [width + (i % 2) for i in range(depth)]  # unequal widths: catches a wrong weight split
     stack = build_stack(cell, in_ch, widths, **CONFIGS[name])
     if cell == "scs":
-        set_stsgd_q(stack, CONFIGS[name]["stsgd_q"], p_s=0.6)  # STSGD eq. 17: both p_t = q and p_s set
+        set_schedule(stack, "stsgd_q", CONFIGS[name]["stsgd_q"], p_s=0.6)  # STSGD eq. 17: both p_t = q and p_s set
     for m in stack.modules():  # non-trivial BN affine parameters and running statistics
         if isinstance(m, nn.BatchNorm2d):
             with torch.no_grad():

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models import create_model, list_models, set_td_rate
+from models import create_model, list_models, set_schedule
 from models.cells import CBMCell
 from models.nets.polygon_rnn import CELL_DEFAULTS, POLYGON_WIDTHS
 from models.stacks import build_stack, count_parameters
@@ -107,9 +107,9 @@ def test_temporal_dropout_draws_once_per_call_at_the_rate():
     assert cell.temporal_dropout(x).requires_grad  # never in eval mode
 
 
-def test_set_td_rate_reaches_every_cbm_cell():
+def test_td_rate_schedule_reaches_every_cbm_cell():
     m = create_model("polygon_cbm_5", encoder="small", image_size=32, grid=8, width_mult=1 / 16, feat_channels=8)
-    set_td_rate(m, 0.5)
+    set_schedule(m, "td_rate", 0.5)
     assert [c.td_rate for c in m.rnn.cells] == [0.5] * 5
 
 

@@ -3,9 +3,8 @@ import copy
 
 import pytest
 
-from models import set_schedule, set_td_rate
+from models import set_schedule
 from models.cells import CBMCell, CBMLSTMCell, ConvLSTMCell, SCSCell
-from models.cells.scs import set_stsgd_q
 from models.stacks import RecurrentStack
 
 
@@ -19,28 +18,27 @@ def _settings(model):
     return [(n, k, getattr(m, k)) for n, m in model.named_modules() for k in keys if hasattr(m, k)]
 
 
-@pytest.mark.parametrize("name, value, options, wrapper", [
-    ("td_rate", 0.25, {}, lambda m: set_td_rate(m, 0.25)),
-    ("td_rate", 1, {}, lambda m: set_td_rate(m, 1)),
-    ("stsgd_q", 0.3, {}, lambda m: set_stsgd_q(m, 0.3)),
-    ("stsgd_q", 0.4, {"p_s": 0.6}, lambda m: set_stsgd_q(m, 0.4, p_s=0.6)),
-    ("stsgd_q", None, {}, lambda m: set_stsgd_q(m, None)),
+# (name, value, options) -> {setting: value} on every module that has the setting (SCS cells: stsgd_q, stsgd_p_s;
+# CBM and CBM-LSTM cells: td_rate); the other settings keep their start
+@pytest.mark.parametrize("name, value, options, expected", [
+    ("td_rate", 0.25, {}, {"td_rate": 0.25}),
+    ("td_rate", 1, {}, {"td_rate": 1.0}),
+    ("stsgd_q", 0.3, {}, {"stsgd_q": 0.3, "stsgd_p_s": None}),
+    ("stsgd_q", 0.4, {"p_s": 0.6}, {"stsgd_q": 0.4, "stsgd_p_s": 0.6}),
+    ("stsgd_q", None, {}, {"stsgd_q": None, "stsgd_p_s": None}),
 ])
-def test_set_schedule_sets_what_the_named_setters_set(name, value, options, wrapper):
+def test_set_schedule_sets_its_setting_on_every_module_that_has_it(name, value, options, expected):
     a = _model()
-    set_stsgd_q(a, 0.9, p_s=0.1)  # a non-default start, so that every setting is seen to change
-    set_td_rate(a, 0.7)
-    b = copy.deepcopy(a)
+    set_schedule(a, "stsgd_q", 0.9, p_s=0.1)  # a non-default start, so that every setting is seen to change
+    set_schedule(a, "td_rate", 0.7)
     before = _settings(a)
     set_schedule(a, name, value, **options)
-    wrapper(b)
-    assert _settings(a) == _settings(b)
-    assert _settings(a) != before
-    changed = {k for (_, k, v0), (_, _, v1) in zip(before, _settings(a)) if v0 != v1}
-    assert changed <= ({"td_rate"} if name == "td_rate" else {"stsgd_q", "stsgd_p_s"})
-    if name == "td_rate":  # every cell with a rate, CBMLSTMCell included, as a float
-        assert [v for _, k, v in _settings(a) if k == "td_rate"] == [float(value)] * 2
-        assert all(type(v) is float for _, k, v in _settings(a) if k == "td_rate")
+    after = _settings(a)
+    assert [k for _, k, _ in after].count("td_rate") == 2 and [k for _, k, _ in after].count("stsgd_q") == 2
+    for (n, k, v0), (_, _, v1) in zip(before, after):
+        assert v1 == expected.get(k, v0), (n, k)
+        if k == "td_rate":
+            assert type(v1) is float
 
 
 def test_set_schedule_rejects_unknown_names_and_options():
