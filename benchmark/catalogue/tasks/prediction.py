@@ -12,7 +12,7 @@ from ...claims import DERIVED
 from ...config import RunConfig, validate
 from ...reference import load_reference
 from ...results import load_results
-from ...tables import comparison, write_table
+from ...tables import BASELINE_ROW, baseline_cells, comparison, write_table
 from ...figures import plt, save_figure
 from .. import scaled
 
@@ -106,8 +106,21 @@ def table4_cells(done: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
+def table4_baseline(cfgs: list[RunConfig]) -> pd.DataFrame:
+    """Copy-last-frame's PSNR and SSIM rows ("trivial baseline: ... PSNR" / "... SSIM") on the runs' test set."""
+    if not cfgs:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    parts = []
+    for metric in ("psnr", "ssim"):
+        cols = {c: f"{metric}_{'avg' if c == 'Avg' else c}" for c in TABLE4_COLUMNS}
+        b = baseline_cells(cfgs[0], cols)
+        parts.append(b.assign(row=b["row"] + f" {metric.upper()}"))
+    return pd.concat(parts, ignore_index=True)
+
+
 def table4_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
-    """PSNR and SSIM vs predicted step: ours solid, the paper's dashed in the same colour."""
+    """PSNR and SSIM vs predicted step: ours solid, the paper's dashed in the same colour, the trivial
+    baseline (copy the last frame) dotted grey."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     steps = np.arange(1, TABLE4_STEPS + 1)
@@ -120,19 +133,24 @@ def table4_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
                 ax.plot(steps, sub["reproduced"], "-o", ms=3, color=colour, label=f"{row} (ours)")
             if sub["paper"].notna().any():
                 ax.plot(steps, sub["paper"], "--", color=colour, alpha=0.7, label=f"{row} (paper, KTH)")
+        base = tidy[tidy["row"].str.startswith(BASELINE_ROW) & tidy["row"].str.endswith(metric)]
+        if len(base):
+            b = base.set_index("column").reindex(cols)["reproduced"]
+            ax.plot(steps, b, ":", color="0.4", lw=2, label=base["row"].iloc[0].replace(f" {metric}", ""))
         ax.set_xlabel("predicted step")
         ax.set_ylabel(metric + (" (dB)" if metric == "PSNR" else ""))
         ax.set_xticks(steps)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=7)
-    data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
-    fig.suptitle(f"deeprnn Table 4: prediction quality per step, 10 observed frames ({scale} scale; ours on "
-                 f"{data})", fontsize=9)
+    data = _dataset(tidy[~tidy["row"].str.startswith(BASELINE_ROW)].dropna(subset=["dataset"])) or "no runs"
+    fig.suptitle(f"deeprnn Table 4: prediction quality per step, 10 observed frames ({scale} scale)\nours on "
+                 f"{data.replace('+', ' + ')}", fontsize=8)
     return save_figure(fig, out)
 
 
 def table4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    tidy = comparison(load_reference("deeprnn", "table4"), table4_cells(_done(runs_root, cfgs)), scale)
+    tidy = comparison(load_reference("deeprnn", "table4"),
+                      pd.concat([table4_cells(_done(runs_root, cfgs)), table4_baseline(cfgs)]), scale)
     files = write_table(tidy, out_dir / "tables" / "deeprnn", "table4",
                         "deeprnn Table 4: video prediction, PSNR / SSIM per predicted step (10 frames observed)",
                         columns=TABLE4_COLUMNS)
@@ -233,9 +251,12 @@ def table7_cells(done: pd.DataFrame) -> pd.DataFrame:
 
 
 def table7_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
-    """One panel per metric: bars of ours beside the paper's, one pair per model."""
+    """One panel per metric: bars of ours beside the paper's, one pair per model; the trivial baseline
+    (persistence) a dotted line."""
     out.parent.mkdir(parents=True, exist_ok=True)
     cols = list(TABLE7_COLUMNS)
+    is_base = tidy["row"].str.startswith(BASELINE_ROW)
+    base, tidy = tidy[is_base], tidy[~is_base]
     rows = list(dict.fromkeys(tidy["row"]))
     fig, axes = plt.subplots(1, len(cols), figsize=(3 * len(cols), 3.4))
     x = np.arange(len(rows))
@@ -243,6 +264,9 @@ def table7_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
         sub = tidy[tidy["column"] == col].set_index("row").reindex(rows)
         ax.bar(x - 0.2, sub["paper"], 0.4, color="0.7", label="paper (REEC-2018)")
         ax.bar(x + 0.2, sub["reproduced"], 0.4, color="C0", label="ours")
+        b = base[base["column"] == col]["reproduced"]
+        if len(b):
+            ax.axhline(float(b.iloc[0]), color="0.3", ls=":", lw=1.5, label=base["row"].iloc[0])
         ax.set_xticks(x)
         ax.set_xticklabels(rows, rotation=45, ha="right", fontsize=7)
         ax.set_title(col + (" (lower is better)" if col in ("MSE", "FAR") else ""), fontsize=9)
@@ -253,7 +277,8 @@ def table7_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
 
 
 def table7_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    tidy = comparison(load_reference("scs", "table7"), table7_cells(_done(runs_root, cfgs)), scale)
+    base = baseline_cells(cfgs[0], TABLE7_COLUMNS) if cfgs else None
+    tidy = comparison(load_reference("scs", "table7"), pd.concat([table7_cells(_done(runs_root, cfgs)), base]), scale)
     files = write_table(tidy, out_dir / "tables" / "scs", "table7",
                         "scs Table 7: radar echo nowcasting (5 frames in, 5 out), ConvLSTM vs SCS at STSGD p",
                         columns=list(TABLE7_COLUMNS))
