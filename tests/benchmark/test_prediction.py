@@ -12,6 +12,7 @@ from benchmark.catalogue import resolve
 from benchmark.catalogue.tasks.prediction import TABLE4_COLUMNS, stsgd_decay
 from benchmark.config import RunConfig
 from benchmark.reference import load_reference
+from benchmark.baselines import trivial_baselines
 from benchmark.train import nowcast, prediction
 
 
@@ -28,8 +29,13 @@ def _run(tmp_path, exp_id, sweep):
 @pytest.mark.e2e
 def test_table4_smoke(smoke_sweep, tmp_path):
     df = _run(tmp_path, "deeprnn.table4", smoke_sweep)
-    assert len(df) == 6 * len(TABLE4_COLUMNS)  # ConvLSTM, MCnet, Ours x PSNR, SSIM; nothing extra
+    # ConvLSTM, MCnet, Ours x PSNR, SSIM, and copy-last-frame's PSNR and SSIM rows; nothing extra
+    assert len(df) == 8 * len(TABLE4_COLUMNS)
     assert df["reproduced"].notna().all() and np.isfinite(df["reproduced"]).all()  # every row is trained
+    base = df[df["row"].str.startswith("trivial baseline")].set_index(["row", "column"])["reproduced"]
+    want = trivial_baselines(resolve("deeprnn.table4").runs("smoke")[0])
+    assert base[("trivial baseline: copy the last observed frame PSNR", "T1")] == round(want["psnr_T1"][0], 4)
+    assert base[("trivial baseline: copy the last observed frame SSIM", "Avg")] == round(want["ssim_avg"][0], 4)
     ssim = df[df["row"].str.endswith("SSIM")]["reproduced"]
     assert ((ssim > -1) & (ssim <= 1)).all()
 
@@ -37,8 +43,11 @@ def test_table4_smoke(smoke_sweep, tmp_path):
 @pytest.mark.e2e
 def test_table7_smoke(smoke_sweep, tmp_path):
     df = _run(tmp_path, "scs.table7", smoke_sweep)
-    assert len(df) == 4 * 5
+    assert len(df) == 5 * 5  # 4 nets and persistence x MSE, CSI, FAR, POD, COR
     assert df["reproduced"].notna().all() and np.isfinite(df["reproduced"]).all()
+    base = df[df["row"] == "trivial baseline: persistence: the last observed map"].set_index("column")["reproduced"]
+    want = trivial_baselines(resolve("scs.table7").runs("smoke")[0])
+    assert base["CSI"] == round(want["test_csi"][0], 4) and base["MSE"] == round(want["test_mse"][0], 4)
     cfgs = resolve("scs.table7").runs("smoke")
     sched = {c.labels["row"]: c.stsgd_schedule for c in cfgs}
     assert sched["ConvLSTM [50]"] == () and sched["SCS p=0.0"] == ((0, 0.0),)
