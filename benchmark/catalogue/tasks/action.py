@@ -325,11 +325,19 @@ def td_decay(schedule, final: float) -> tuple:
     return ((e0, r0), (e1, max(r1, final)), (e2, final))
 
 
+# Issue 18: Table 8's TD-rate sweep was flat (39.8-45.3) on 128 test videos, whose binomial SE (~4.4 points)
+# is larger than the paper's effect. At cpu the test set is 512 videos of the UCF-101 stand-in (SE ~2.2), a
+# rule fixed before any run (n_test >= 512 for classification claims); training unchanged. Pilot (seed 0,
+# 512 test videos): majority class 8.98, the TD 0.5 net 48.0 (clearly above it, far from the ceiling).
+TABLE8_DATA = {"cpu": dict(n_test=512)}
+
+
 def table8_runs(scale, seeds, root):
     td = scaled(ACTION_SCALES, scale)["td"]
+    data_kw = TABLE8_DATA.get(scale) if not root else None
     return [action_run("deeprnn.table8", scale, seed, "deep15_cbm_vgg19", "ucf101", root,
                        dict(net="15-layer CBM (VGG19)", row=f"TD rate {rate}", td_final=rate), deep=True,
-                       td=td_decay(td, rate))
+                       td=td_decay(td, rate), data_kw=data_kw)
             for rate in TABLE8_RATES for seed in range(seeds)]
 
 
