@@ -25,7 +25,7 @@ from ...claims import DERIVED
 from ...config import RunConfig, validate
 from ...reference import load_reference
 from ...results import load_results
-from ...tables import comparison, write_table
+from ...tables import BASELINE_ROW, baseline_cells, comparison, write_table
 from ...figures import plt, save_figure
 from .. import scaled
 
@@ -345,7 +345,8 @@ def table8_outputs(runs_root, cfgs, out_dir, scale):
     def where(r):
         return [(r["row"], "Acc", "test_acc")]
 
-    tidy = _tidy("deeprnn", "table8", cells(load_results(runs_root, cfgs), where), scale)
+    base = baseline_cells(cfgs[0], {"Acc": "test_acc"}) if cfgs else None
+    tidy = _tidy("deeprnn", "table8", pd.concat([cells(load_results(runs_root, cfgs), where), base]), scale)
     files = write_table(tidy, out_dir / "tables" / "deeprnn", "table8", _caption(
         "deeprnn Table 8: action recognition top-1 (%) on UCF-101 by final TD rate (decayed from 1.0), VGG19 + "
         "15-layer CBM, product merge", scale))
@@ -354,9 +355,12 @@ def table8_outputs(runs_root, cfgs, out_dir, scale):
 
 
 def td_rate_plot(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
-    """Accuracy vs final TD rate, the paper's and ours (each on its own axis: the scales differ)."""
+    """Accuracy vs final TD rate, the paper's and ours (each on its own axis: the scales differ), and the
+    trivial baseline of ours."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    base = tidy[tidy["row"].str.startswith(BASELINE_ROW)]
+    tidy = tidy[tidy["row"].str.startswith("TD rate ")]
     df = tidy.assign(rate=tidy["row"].str.replace("TD rate ", "", regex=False).astype(float)).sort_values("rate")
     fig, ax = plt.subplots(figsize=(5.6, 4))
     ax.plot(df["rate"], df["paper"], "o-", color="tab:blue", label="paper (UCF-101)")
@@ -364,6 +368,8 @@ def td_rate_plot(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     ax.set_ylabel("paper: top-1 (%)", color="tab:blue")
     ax2 = ax.twinx()
     ax2.plot(df["rate"], df["reproduced"], "s--", color="tab:red", label=f"ours ({scale} scale)")
+    if len(base):  # on the axis of ours: the same test set
+        ax2.axhline(float(base["reproduced"].iloc[0]), color="0.3", ls=":", lw=1.5, label=base["row"].iloc[0])
     ax2.set_ylabel(f"ours ({scale}): top-1 (%)", color="tab:red")
     ax.set_xticks(list(TABLE8_RATES))
     h1, l1 = ax.get_legend_handles_labels()

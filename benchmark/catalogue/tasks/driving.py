@@ -25,7 +25,7 @@ import pandas as pd
 from ...config import RunConfig, validate
 from ...reference import load_reference
 from ...results import load_results
-from ...tables import comparison, write_table
+from ...tables import BASELINE_ROW, baseline_cells, comparison, write_table
 from .prediction import stsgd_decay  # the scs STSGD schedule, shared with scs.table7)
 from ...figures import plt, save_figure
 from .. import scaled
@@ -164,6 +164,19 @@ def table5_cells(done: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([r for r in rows if r], columns=CELL_COLUMNS)
 
 
+def table5_baseline(cfgs: list[RunConfig]) -> pd.DataFrame:
+    """Per data set, the best constant angle's row ("trivial baseline <data set>: ...") under every observed
+    length's columns, each measured on the test windows of a run of that data set and length."""
+    parts = []
+    for ds in DATASETS:
+        for length in sorted({c.labels["length"] for c in cfgs if c.labels["data"] == ds}, reverse=True):
+            cfg = next(c for c in cfgs if c.labels["data"] == ds and c.labels["length"] == length)
+            cols = {f"length={length} / λ={lam}": f"test_acc_l{lam}" for lam in LAMBDAS}
+            b = baseline_cells(cfg, {**cols, f"length={length} / MSE": "test_mse"})
+            parts.append(b.assign(row=b["row"].str.replace(BASELINE_ROW, f"{BASELINE_ROW} {ds}", regex=False)))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CELL_COLUMNS)
+
+
 def table5_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
     """Accuracy (lambda = 6) vs STSGD p, one panel per data set: SCS per observed length (ours solid,
     paper dashed), CNN+LSTM and CNN as flat lines (ours)."""
@@ -182,13 +195,17 @@ def table5_figure(tidy: pd.DataFrame, out: Path, scale: str) -> Path:
             if len(val):
                 ax.axhline(float(val.iloc[0]), color=f"C{j + 2}", lw=1, ls="-",
                            label=f"{'CNN+LSTM, length 7' if kind == 'cnn_lstm' else 'CNN'} (ours)")
+        base = tidy[tidy["row"].str.startswith(f"{BASELINE_ROW} {ds}:") & (tidy["column"] == "length=7 / λ=6")]
+        if len(base):
+            ax.axhline(float(base["reproduced"].iloc[0]), color="0.3", lw=1.5, ls=":",
+                       label=base["row"].iloc[0].replace(f"{BASELINE_ROW} {ds}: ", "trivial baseline: "))
         ax.set_xlabel("initial STSGD p")
         ax.set_ylabel("accuracy at λ = 6 (%)")
         ax.set_xticks(PS)
         ax.set_title(f"{ds}", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
-    data = _dataset(tidy.dropna(subset=["dataset"])) or "no runs"
+    data = _dataset(tidy[~tidy["row"].str.startswith(BASELINE_ROW)].dropna(subset=["dataset"])) or "no runs"
     fig.suptitle(f"scs Table 5: steering accuracy vs STSGD p ({scale} scale; ours on {data})", fontsize=8)
     return save_figure(fig, out)
 
@@ -202,7 +219,8 @@ def _caption(scale: str, what: str) -> str:
 
 
 def table5_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    tidy = comparison(load_reference("scs", "table5"), table5_cells(_done(runs_root, cfgs)), scale)
+    tidy = comparison(load_reference("scs", "table5"),
+                      pd.concat([table5_cells(_done(runs_root, cfgs)), table5_baseline(cfgs)]), scale)
     columns = [f"length={n} / {m}" for n in (7, 3, 1) for m in ("λ=6", "λ=3", "MSE")]
     files = write_table(tidy, out_dir / "tables" / "scs", "table5",
                         _caption(scale, "scs Table 5: steering accuracy (%) at λ = 6, 3 (eq. 24) and MSE, SCS at "
