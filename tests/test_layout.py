@@ -113,7 +113,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_import_graph_has_no_cycle():
     graph = import_graph()
     assert graph["models.stacks"] >= {"models.layer_major"}  # the graph sees what it should
-    assert graph["models.cells.scs"] >= {"models.layer_major", "models.schedule", "models.cells.cbm"}
+    assert graph["models.cells.scs"] >= {"models.layer_major", "models.cells.cbm"}
     assert graph["models.nets.prernn_nets"] >= {"models.registry"}
     assert graph["benchmark.results"] >= {"benchmark.rundir"}
     assert _cycles(graph) == []
