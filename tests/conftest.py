@@ -35,13 +35,22 @@ def smoke_sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke_all")
     runs, out, cache = root / "runs", root / "out", root / "cache"
 
-    def run(exp_id: str, out_dir, *extra: str) -> int:
+    def finished() -> dict:
+        return {p: p.stat().st_mtime_ns for p in runs.glob("*/*/result.json")}
+
+    def run(exp_id: str, out_dir, *extra: str, trains: bool = False) -> int:
+        """One id against the sweep's runs; unless ``trains``, nothing new trains and no finished run is
+        touched (every run of every id is in the sweep)."""
+        before = finished()
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("BENCHMARK_CACHE", str(cache))  # the stand-in weights the sweep trained, not the user's
-            return main([exp_id, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(runs),
+            code = main([exp_id, "--scale", "smoke", "--cluster", "debug", "--runs-dir", str(runs),
                          "--out-dir", str(out_dir), *extra])
+        if not trains:
+            assert finished() == before, f"{exp_id} trained or rewrote runs the smoke sweep had finished"
+        return code
 
-    code = run("all", out)
+    code = run("all", out, trains=True)
     return SimpleNamespace(runs=runs, out=out, cache=cache, code=code, run=run)
 
 
