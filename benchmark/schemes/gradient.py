@@ -88,11 +88,10 @@ class QController(nn.Module):
     - warm start: the net is first fitted to eq. 20 (``astsgd_q`` with this run's InitL_g, q0, alpha, thresh) on
       random losses, so that it starts where the formula does (q about 1 at the start of training, Fig. 4b).
 
-    The net's parameters have ``requires_grad=False``: the task's optimiser, its gradient clipping and DDP
-    leave them alone; only ``learn`` changes them. Everything (weights, running means, the pending actions) is
+    The net's parameters have ``requires_grad=False``: the task's optimiser and its gradient clipping leave
+    them alone; only ``learn`` changes them. One process only (``train.astsgd.attach`` refuses DDP: ranks
+    would learn apart). The net starts from a fixed seed (1234) for every run seed, then the warm start. Everything (weights, running means, the pending actions) is
     a parameter or buffer, so it is checkpointed and resumed with the model."""
-
-    ACTIONS = ("used", "judged")  # the q of the step just trained, and the q whose effect the next loss shows
 
     def __init__(self, init_loss: float, q0: float = 0.5, alpha: float = 1.0, thresh: float = 1.0,
                  hidden: int = 16, sigma: float = 0.05, lr: float = 1e-2, seed: int = 0, warm_start: bool = True):

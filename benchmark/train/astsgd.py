@@ -43,6 +43,11 @@ def attach(model, opts: dict) -> None:
     """``model.q_net`` (``QController``) for an SCS net with sub-goals under ASTSGD with ``q_rule="network"``;
     its exploration draws are seeded by torch's initial seed (the run's seed, set before the model is built)."""
     if opts["astsgd"] and opts["q_rule"] == "network" and has_subgoals(model):
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and \
+                torch.distributed.get_world_size() > 1:
+            # each rank would learn its own q from its own loss, and DDP would overwrite the controller's
+            # buffers from rank 0 at every forward: not one controller
+            raise ValueError("q_rule='network' runs in one process only: launch it without DDP (one GPU or CPU)")
         model.add_module("q_net", QController(
             model.subgoal_state.init_loss, q0=opts["q0"], alpha=opts["alpha"], thresh=opts["thresh"],
             hidden=opts["qnet_hidden"], sigma=opts["qnet_sigma"], lr=opts["qnet_lr"],

@@ -4,7 +4,9 @@ Data (``cfg.data_kw``): ``n_in`` / ``n_out`` (5 / 5), ``size``. ``cfg.dataset ==
 :class:`benchmark.data.builtin_standins.RadarEchoes` (``n_train``, ``n_test``, ``seed``); ``"radar"``:
 :class:`benchmark.data.radar.RadarEcho` under ``cfg.data_root`` (train / val split, ``crop``, ``step``,
 per-image min-max normalisation as scs 5.8; optional ``n_train`` / ``n_test`` keep the first items).
-Intensities are in [0, 1]; the models (``nowcast_convlstm``, ``nowcast_scs15``) output sigmoid maps.
+Intensities are in [0, 1]; the models (``nowcast_convlstm``, ``nowcast_scs15``) output sigmoid maps, or with
+``residual=True`` (the cpu scale) the last map plus a change, not clamped (the MSE sees the raw output, CSI /
+FAR / POD threshold it).
 
 Loss: the main goal g is the MSE of the predicted maps (scs 5.8). For SCS nets with sub-goal streams
 (``cfg.scheme_kw["sub_goals"]``, default True) the two sub-goals are added, each with weight 1

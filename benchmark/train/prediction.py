@@ -11,7 +11,8 @@ optional ``n_train`` / ``n_test`` keep the first items). Frames come in [0, 1].
 
 Models: the MCnet family (``mcnet_convlstm``, ``mcnet_cbm15``: frames in [-1, 1], tanh output) and the
 Shi et al. ConvLSTM encoder-decoder (``nowcast_convlstm``: frames in [0, 1], sigmoid output), the
-"ConvLSTM [50]" row. Each model gets frames in its own range; the loss and the metrics see one range.
+"ConvLSTM [50]" row; with ``residual=True`` (the cpu scale) each gives the last frame plus a change instead
+(no tanh / sigmoid; the metrics clamp to [0, 1]). Each model gets frames in its own range; the loss and the metrics see one range.
 
 Loss (MCnet's image loss, on [-1, 1] frames as MCnet): ``L_img = L_2 + gdl * L_gdl`` with
 ``L_2 = mean((x_hat - x)^2)`` and the image-gradient-difference loss

@@ -83,3 +83,14 @@ def test_no_packaged_video_falls_back_to_moving_digits(monkeypatch):
 def test_a_window_longer_than_a_segment_is_refused():
     with pytest.raises(ValueError, match="segment"):
         mc.MotionClips("train", n=1, n_in=40, n_out=30)
+
+
+def test_a_video_of_cuts_only_is_an_error_not_a_silent_pick(monkeypatch):
+    flicker = np.zeros((T_VIDEO, 24, 32, 3), np.uint8)
+    flicker[::2] = 255  # every step is a cut
+    monkeypatch.setattr(mc, "available_packaged_videos", lambda: {"a": "a"})
+    monkeypatch.setattr(mc, "decode_video_small", lambda path, short: flicker)
+    monkeypatch.setitem(mc.PACKAGED_VIDEOS, "a", ("fake:a", lambda: "a"))
+    monkeypatch.setattr(mc, "MAX_DRAWS", 20)
+    with pytest.raises(ValueError, match="shot cut"):
+        mc.MotionClips("train", n=1, n_in=2, n_out=2, size=16)

@@ -1,5 +1,4 @@
 """``models.set_schedule``: one entry point for the training-time schedules (Temporal Dropout, STSGD)."""
-import copy
 
 import pytest
 

@@ -394,7 +394,7 @@ STREAMS = {"rgb": "Color", "flow": "Flow"}
 # It is Table 5's traditional net (its recurrent layer on pool5) with no recurrent layer (tra_net
 # ``num_layers=0``), so it differs from the "Traditional" column only by the recurrence. Run on split 1 beside
 # Table 5 (the paper's split for internal comparisons) and on splits 2 and 3 for Table 7.
-BASELINE_ROW, BASELINE_METHOD = "Baseline (w/o RNN)", "w/o RNN"
+NO_RNN_ROW, BASELINE_METHOD = "Baseline (w/o RNN)", "w/o RNN"
 BASELINE_NET = ("tra_resnet50_vrnn", dict(num_layers=0))
 
 
@@ -408,7 +408,7 @@ def prernn_run(experiment, scale, seed, row, method, modality, root, split=1):
 def table5_runs(scale, seeds, root):
     """Table 5's cells and, beside them, the baseline without RNN (colour and flow, split 1)."""
     return [prernn_run("prernn.table5", scale, seed, row, method, m, root)
-            for (row, method) in (*TABLE5_NETS, (BASELINE_ROW, BASELINE_METHOD)) for m in STREAMS
+            for (row, method) in (*TABLE5_NETS, (NO_RNN_ROW, BASELINE_METHOD)) for m in STREAMS
             for seed in range(seeds)]
 
 
@@ -472,7 +472,7 @@ def table5_outputs(runs_root, cfgs, out_dir, scale):
                            "n_seeds": len(v), "dataset": ds} for (row, method, _), v in comb.items()])
     tidy = _tidy("prernn", "table5", pd.concat([rep, extra], ignore_index=True), scale)
     methods = ["Traditional", "PreRNN", "PreRNN-SIH"]
-    if (tidy["row"] == BASELINE_ROW).any():
+    if (tidy["row"] == NO_RNN_ROW).any():
         methods.append(BASELINE_METHOD)
     cols = [f"{m} / {s}" for m in methods for s in ("Color", "Flow", "Comb")]
     files = write_table(tidy, out_dir / "tables" / "prernn", "table5", _caption(
@@ -492,7 +492,7 @@ def table5_outputs(runs_root, cfgs, out_dir, scale):
 # baseline without RNN (BASELINE_NET) the same way: its split 1 is Table 5's baseline run.
 TABLE7_BEST = ("GRU", "PreRNN")
 TABLE7_SPLITS = (1, 2, 3)
-TABLE7_ROWS = {"Ours": TABLE7_BEST, BASELINE_ROW: (BASELINE_ROW, BASELINE_METHOD)}  # table row -> (row, method)
+TABLE7_ROWS = {"Ours": TABLE7_BEST, NO_RNN_ROW: (NO_RNN_ROW, BASELINE_METHOD)}  # table row -> (row, method)
 
 
 def prernn_table7_runs(scale, seeds, root):
@@ -549,7 +549,7 @@ def prernn_table7_outputs(runs_root, cfgs, out_dir, scale):
     rep = pd.DataFrame(rows, columns=["row", "column", "reproduced", "n_seeds", "dataset"])
     tidy = _tidy("prernn", "table7", rep, scale)
     # the baseline is a literature-style row in the reference; here it is run (BASELINE_NET)
-    tidy.loc[tidy["row"] == BASELINE_ROW, "reference_only"] = False
+    tidy.loc[tidy["row"] == NO_RNN_ROW, "reference_only"] = False
     row, method = TABLE7_BEST
     return write_table(tidy, out_dir / "tables" / "prernn", "table7", _caption(
         f"prernn Table 7: UCF-101 top-1 (%) averaged over the three splits; 'Ours' = {method}-{row} on "
