@@ -191,13 +191,26 @@ def read_checkpoint(path: Path) -> dict:
     return safe_load(path)
 
 
+_INTACT: dict[tuple, bool] = {}  # (path, device, inode, size, mtime_ns, ctime_ns) -> verdict
+
+
 def checkpoint_intact(path: Path) -> bool:
     """Cheap check (no unpickling) that ``path`` is a whole torch zip archive: catches a cut, empty or
-    garbage file."""
+    garbage file. The verdict is remembered per file version: any write, replace or truncation changes
+    the inode, size, mtime or ctime (ctime cannot be set back), so a changed file is read again."""
     import zipfile
 
     try:
-        with zipfile.ZipFile(path) as z:
-            return any(n.endswith("data.pkl") for n in z.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError):
+        st = os.stat(path)
+    except OSError:
         return False
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _INTACT:
+        try:
+            with zipfile.ZipFile(path) as z:
+                _INTACT[key] = any(n.endswith("data.pkl") for n in z.namelist())
+        except (OSError, zipfile.BadZipFile, ValueError):
+            _INTACT[key] = False
+        if len(_INTACT) > 100_000:  # a long-lived process over very many runs: start afresh
+            _INTACT.clear()
+    return _INTACT[key]

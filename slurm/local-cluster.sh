@@ -54,8 +54,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-# cred_expire=10: a requeued job otherwise waits 121 s before it may start again
-AuthInfo=socket=$MUNGE_SOCKET,cred_expire=10
+# cred_expire=5 (Slurm's minimum): a requeued job waits cred_expire + 1 s before it may start again (121 s by default)
+AuthInfo=socket=$MUNGE_SOCKET,cred_expire=5
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -63,7 +63,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$def_mem
 SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=5,bf_interval=5
+# one scheduling pass a second: a requeued or freed job starts within 1 s, not 5
+SchedulerParameters=sched_interval=1,bf_interval=1
 JobRequeue=1
 # submitit ignores SIGTERM; the default 30 s would stall the queue on every requeue
 KillWait=5

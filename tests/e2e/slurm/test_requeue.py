@@ -18,10 +18,11 @@ def _curve(path):
 
 
 def test_scontrol_requeue_resumes_from_checkpoint_to_identical_metrics(slurm, tmp_path):
-    # Polyg-LSTM 2, made long enough to outlive KillWait (5 s): ~20 s on a quiet 2-core machine (20 epochs
-    # of 256 items ended in 5 s there, before the requeue took effect)
+    # Polyg-LSTM 2, made long enough to outlive KillWait (5 s) after the requeue at epoch 3: 20 epochs of 512
+    # items take ~12 s on a quiet 2-core machine (0.6 s each; 20 epochs of 256 ended in 5 s there, before the
+    # requeue took effect)
     smoke = resolve("table6").runs("smoke")[0]
-    cfg = dataclasses.replace(smoke, epochs=40, data_kw={**smoke.data_kw, "n_train": 512})
+    cfg = dataclasses.replace(smoke, epochs=20, data_kw={**smoke.data_kw, "n_train": 512})
     runs = tmp_path / "runs"
     launch([cfg], runs, "slurm", wait=False, progress=False, profile=load_profile("local-cluster"))
     # the uninterrupted reference trains here, on the other core, while the Slurm job runs

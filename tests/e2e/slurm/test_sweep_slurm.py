@@ -1,5 +1,6 @@
 """table6 smoke through real `sbatch` job arrays: same table as --cluster local, a killed launcher
 loses nothing and the rerun submits only what had not finished; failed runs in status and collect."""
+import importlib
 import json
 import os
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -27,9 +29,13 @@ def _cmd(tmp, *extra, module="benchmark.run"):
             *(["--out-dir", str(tmp / "out")] if module != "benchmark.status" else []), *extra]
 
 
-def _run(tmp, *extra, module="benchmark.run"):
-    return subprocess.run(_cmd(tmp, *extra, module=module), cwd=ROOT, capture_output=True, text=True,
-                          timeout=400, env=_env())
+def _in_process(capsys, tmp, *extra, module="benchmark.run") -> SimpleNamespace:
+    """The command ``_cmd`` names, called in this process (its output only): an interpreter start saved;
+    the launcher the test kills is the one real subprocess."""
+    capsys.readouterr()
+    code = importlib.import_module(module).main(_cmd(tmp, *extra, module=module)[3:])
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
 
 
 def _metrics(runs: Path) -> dict:
@@ -77,7 +83,7 @@ def test_unknown_profile_is_an_error(tmp_path, capsys):
     assert "local-cluster" in capsys.readouterr().err
 
 
-def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_sweep, tmp_path):
+def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_sweep, tmp_path, capsys):
     runs = tmp_path / "runs"
     launcher = subprocess.Popen(_cmd(tmp_path, "--cluster", "slurm", "--profile", "local-cluster"), cwd=ROOT,
                                 env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -99,10 +105,10 @@ def test_slurm_sweep_survives_a_killed_launcher_and_matches_local(slurm, local_s
     n_done = len([p for p in before if p.name == "result.json"])
     assert 2 <= n_done < 10, n_done
 
-    status = _run(tmp_path, module="benchmark.status")
+    status = _in_process(capsys, tmp_path, module="benchmark.status")
     assert status.returncode == 1 and f"{n_done} done" in status.stdout
 
-    again = _run(tmp_path, "--cluster", "slurm", "--profile", "local-cluster")
+    again = _in_process(capsys, tmp_path, "--cluster", "slurm", "--profile", "local-cluster")
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"10 done, {10 - n_done} submitted" in again.stdout
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in before} == before  # nothing lost or rewritten
@@ -133,7 +139,7 @@ def _nan_checkpoint(run: Path) -> None:
                     history=[{"epoch": 1, "train_loss": 0.0}])  # epoch 1's metrics: the run resumes from it
 
 
-def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
+def test_failed_runs_in_status_and_collect(local_sweep, tmp_path, capsys):
     shutil.copytree(local_sweep / "runs", tmp_path / "runs", ignore=shutil.ignore_patterns("_submitit"))
     by_row = {json.loads((d / "config.json").read_text())["labels"]["row"]: d
               for d in (tmp_path / "runs" / "deeprnn.table6").iterdir()}
@@ -147,12 +153,12 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
                 "history": [{"epoch": 1, "train_loss": 0.0}]}, broken_run / "checkpoint.pt")
     done_before = _snapshot(tmp_path / "runs")
 
-    r = _run(tmp_path, "--cluster", "local")
+    r = _in_process(capsys, tmp_path, "--cluster", "local")
     assert r.returncode == 1 and "8 done, 2 failed" in r.stdout, r.stdout + r.stderr[-2000:]
     assert _snapshot(tmp_path / "runs") == done_before
     assert json.loads((nan_run / "failed.json").read_text())["traceback"].strip()
 
-    st = _run(tmp_path, module="benchmark.status")
+    st = _in_process(capsys, tmp_path, module="benchmark.status")
     assert st.returncode == 1
     line = {row: next(ln for ln in st.stdout.splitlines() if f" {row} " in ln) for row in by_row}
     assert line["Polyg-LSTM 5"].startswith("failed")
@@ -161,7 +167,7 @@ def test_failed_runs_in_status_and_collect(local_sweep, tmp_path):
     assert all(line[r].startswith("done") for r in by_row if r not in ("Polyg-LSTM 5", "Polyg-CBM 2"))
     assert "8 done, 2 failed" in st.stdout
 
-    c = _run(tmp_path, module="benchmark.collect")
+    c = _in_process(capsys, tmp_path, module="benchmark.collect")
     assert c.returncode == 1 and "8 of 10 runs finished" in c.stdout
     assert "Polyg-LSTM 5" in c.stdout and "FloatingPointError" in c.stdout
     table = tmp_path / "out" / "tables" / "deeprnn"
