@@ -54,7 +54,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-# cred_expire=5 (Slurm's minimum): a requeued job waits cred_expire + 1 s before it may start again (121 s by default)
+# cred_expire=5: a requeued job waits cred_expire + 1 s before it may start again (121 s by default)
 AuthInfo=socket=$MUNGE_SOCKET,cred_expire=5
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
