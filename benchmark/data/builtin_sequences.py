@@ -21,6 +21,9 @@ from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
 SHAPES = ("triangle", "square", "circle", "star", "rhombus", "cross")
+# Six more, none of them in SHAPES: the classes of a stand-in that shares no class with the others
+# (deeprnn Table 3's Kinetics, which pre-trains the nets fine-tuned on the UCF-101 / HMDB-51 stand-ins)
+OTHER_SHAPES = ("pentagon", "hexagon", "ring", "ellipse", "saltire", "arrow")
 DIRECTIONS = ("left", "right", "up", "down")
 _STEP = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 _SPLIT = {"train": 1, "test": 2}
@@ -36,13 +39,27 @@ def draw_shape(kind: str, size: int, cx: float, cy: float, r: float, angle: floa
     d = ImageDraw.Draw(img)
     if kind == "circle":
         d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+    elif kind == "ring":
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
+        d.ellipse([cx - 0.5 * r, cy - 0.5 * r, cx + 0.5 * r, cy + 0.5 * r], fill=0)
+    elif kind == "ellipse":
+        d.ellipse([cx - r, cy - 0.5 * r, cx + r, cy + 0.5 * r], fill=255)
     elif kind == "cross":
         w = r / 3
         d.rectangle([cx - r, cy - w, cx + r, cy + w], fill=255)
         d.rectangle([cx - w, cy - r, cx + w, cy + r], fill=255)
+    elif kind == "saltire":  # the cross turned by 45 degrees
+        w, c, s_ = r / 3, np.cos(np.pi / 4), np.sin(np.pi / 4)
+        for u, v in (((c, s_), (-s_, c)), ((-s_, c), (c, s_))):  # a bar along u, w thick along v
+            d.polygon([(cx + a * r * u[0] + b * w * v[0], cy + a * r * u[1] + b * w * v[1])
+                       for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))], fill=255)
+    elif kind == "arrow":  # pointing up: a head on a shaft
+        h = 0.45 * r
+        d.polygon([(cx, cy - r), (cx + r, cy - r + 2 * h), (cx - r, cy - r + 2 * h)], fill=255)
+        d.rectangle([cx - h / 1.5, cy - r + 2 * h, cx + h / 1.5, cy + r], fill=255)
     else:
         n, radii = {"triangle": (3, [r]), "square": (4, [r]), "rhombus": (4, [r, 0.55 * r]),
-                    "star": (10, [r, 0.45 * r])}[kind]
+                    "star": (10, [r, 0.45 * r]), "pentagon": (5, [r]), "hexagon": (6, [r])}[kind]
         base = angle + (np.pi / 4 if kind == "square" else -np.pi / 2)
         pts = [(cx + radii[i % len(radii)] * np.cos(base + 2 * np.pi * i / n),
                 cy + radii[i % len(radii)] * np.sin(base + 2 * np.pi * i / n)) for i in range(n)]

@@ -223,3 +223,24 @@ def test_radar_cells_move_with_advection():
         assert shift @ v > 0
         good += (shift @ v) / (np.linalg.norm(shift) * np.linalg.norm(v)) > 0.9
     assert good >= 10
+
+
+def test_kinetics_standin_has_its_own_shapes():
+    """deeprnn Table 3's Kinetics stand-in shares no class with the UCF-101 / HMDB-51 stand-ins it pre-trains
+    for; its six shapes are six different masks, drawn as named."""
+    from skimage.transform import rotate
+
+    from benchmark.catalogue.tasks.action import STANDINS
+    from benchmark.data.builtin_sequences import OTHER_SHAPES, SHAPES, draw_shape
+
+    kin = set(STANDINS["kinetics"]["shapes"])
+    assert kin == set(OTHER_SHAPES) and kin.isdisjoint(SHAPES)
+    assert kin.isdisjoint(STANDINS["ucf101"]["shapes"]) and kin.isdisjoint(STANDINS["hmdb51"]["shapes"])
+    m = {s: draw_shape(s, 33, 16, 16, 12) > 0.5 for s in SHAPES + OTHER_SHAPES}
+    names = list(m)
+    assert min((m[a] ^ m[b]).sum() for i, a in enumerate(names) for b in names[i + 1:]) >= 20
+    assert m["circle"][16, 16] and not m["ring"][16, 16] and m["ring"][16, 16 + 9]  # a hole of half the radius
+    assert m["ellipse"].any(axis=0).sum() == 2 * m["ellipse"].any(axis=1).sum() - 1  # twice as wide as high
+    assert m["arrow"][5, 16] and not m["arrow"][27, 10] and m["arrow"][27, 16]  # head up, shaft below
+    turned = rotate(m["cross"].astype(float), 45, order=0) > 0.5  # the saltire is the cross turned by 45 deg
+    assert (turned & m["saltire"]).sum() / (turned | m["saltire"]).sum() > 0.8

@@ -27,10 +27,13 @@ def test_lstm_runs_are_table1_lstm_pretrained_on_kinetics(scale):
         else:  # fine-tuned from the Kinetics run of the same net and seed
             assert prerequisites(c) == [dataclasses.replace(pre, threads=c.threads)]
             assert c.labels["pretrained_on"] == "kinetics"
-            # the same run as Table 1's 1-layer LSTM on that data set, but for its experiment, labels and start
+            # the same run as Table 1's 1-layer LSTM on that data set, but for its experiment, labels, start and
+            # (cpu) its 512 test videos (TABLE3_DATA)
             ref = next(r for r in t1 if r.labels["row"] == "1-layer LSTM" and r.seed == c.seed
                        and r.labels["data"] == c.labels["data"])
             data_kw = {k: v for k, v in c.data_kw.items() if k != "pretrain"}
+            assert data_kw.pop("n_test") == {"smoke": ref.data_kw["n_test"], "cpu": 512}[scale]
+            data_kw["n_test"] = ref.data_kw["n_test"]
             assert dataclasses.replace(c, experiment=ref.experiment, labels=ref.labels, data_kw=data_kw) == ref
         assert c.model == "lrcn_vgg16_lstm" and c.scheme == "bptt" and c.td_schedule == ()
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ...claims import DERIVED
 from ...config import RunConfig, validate
+from ...data.builtin_sequences import OTHER_SHAPES
 from ...reference import load_reference
 from ...results import load_results
 from ...tables import BASELINE_ROW, baseline_cells, comparison, write_table
@@ -69,13 +70,15 @@ ACTION_SCALES = {
 }
 
 # Built-in stand-ins of the real data sets (smoke / cpu): MovingShapes draws. UCF-101: 3 shapes x 4
-# directions; HMDB-51 (harder, as the real one): 3 other shapes, twice the noise; Kinetics (bigger): all 6
-# shapes (24 classes), twice the videos. prernn Table 7's splits 2 and 3 are further draws of the UCF one.
+# directions; HMDB-51 (harder, as the real one): 3 other shapes, twice the noise; Kinetics (bigger): 6 shapes
+# that neither of the others has (OTHER_SHAPES: 24 classes), twice the videos. Issue 18: with Kinetics drawn
+# from the UCF and HMDB shapes, every fine-tuning class was a pre-training class and Table 3 sat at the
+# ceiling (HMDB-51 98.4); disjoint classes leave what a pre-training can carry over (motion, shape
+# features), not the answer. prernn Table 7's splits 2 and 3 are further draws of the UCF one.
 STANDINS = {
     "ucf101": dict(shapes=("triangle", "square", "circle"), noise=0.1, seed=0),
     "hmdb51": dict(shapes=("star", "rhombus", "cross"), noise=0.2, seed=1),
-    "kinetics": dict(shapes=("triangle", "square", "circle", "star", "rhombus", "cross"), noise=0.1, seed=2,
-                     size_factor=2),
+    "kinetics": dict(shapes=OTHER_SHAPES, noise=0.1, seed=2, size_factor=2),
 }
 DATA_NAMES = {"ucf101": "UCF-101", "hmdb51": "HMDB-51", "kinetics": "Kinetics"}
 METRICS = {"Recg": "test_acc", "Atcp": "test_atcp"}
@@ -255,20 +258,26 @@ TABLE3_NETS = {  # row -> (model, extra model_kw, deep)
 }
 
 
+# Issue 18: 512 test videos per data set at cpu (Kinetics' stand-in too, not twice as many), the rule fixed
+# for classification claims before any run; see STANDINS for the Kinetics stand-in's classes.
+TABLE3_DATA = {"cpu": dict(n_test=512)}
+
+
 def table3_runs(scale, seeds, root):
     """Each Table 3 net trained on Kinetics, then fine-tuned end to end on UCF-101 and HMDB-51
     (``data_kw["pretrain"]``: the Kinetics run of the same net and seed, trained first if needed): the
     stand-alone 17-layer CBM and the shallow LSTM on its VGG backbone (``TABLE3_NETS``)."""
+    dkw = {} if root else TABLE3_DATA.get(scale, {})
     cfgs = []
     for row, (model, mk, deep) in TABLE3_NETS.items():
         for seed in range(seeds):
             pre = action_run("deeprnn.table3", scale, seed, model, "kinetics", root, dict(net=row, row=row),
-                             deep=deep, model_kw=mk)
+                             deep=deep, model_kw=mk, data_kw=dkw)
             cfgs.append(pre)
             for d in ("ucf101", "hmdb51"):
                 cfgs.append(action_run("deeprnn.table3", scale, seed, model, d, root,
                                        dict(net=row, row=row, pretrained_on="kinetics"), deep=deep, model_kw=mk,
-                                       data_kw=dict(pretrain=pre.to_dict())))
+                                       data_kw=dict(dkw, pretrain=pre.to_dict())))
     return cfgs
 
 
@@ -398,11 +407,21 @@ NO_RNN_ROW, BASELINE_METHOD = "Baseline (w/o RNN)", "w/o RNN"
 BASELINE_NET = ("tra_resnet50_vrnn", dict(num_layers=0))
 
 
+# Issue 18: on the UCF-101 stand-in (noise 0.1) the ResNet50 nets' colour stream sat at the ceiling (93-99%)
+# on 128 test videos. At cpu, prernn Tables 5 and 7 read 512 test videos (the rule for classification
+# claims) of a noisier draw, noise 0.3, chosen by a rule fixed before its pilot: the lowest noise of
+# (0.2, 0.3, 0.4) at which the traditional GRU's colour stream (seed 0, 512 test videos) scores <= 90% while
+# its flow stream stays >= twice the majority class. Pilot (majority class 9.0): colour / flow at noise 0.2
+# 99.0 / 35.7, at 0.3 89.3 / 22.3, at 0.4 73.8 / 20.1.
+PRERNN_DATA = {"cpu": dict(noise=0.3, n_test=512)}
+
+
 def prernn_run(experiment, scale, seed, row, method, modality, root, split=1):
     model, mk = BASELINE_NET if method == BASELINE_METHOD else (TABLE5_NETS[(row, method)], None)
     return action_run(experiment, scale, seed, model, "ucf101", root,
                       dict(net=row, row=row, method=method), modality=modality, split=split, model_kw=mk,
-                      epochs=scaled(ACTION_SCALES, scale).get("prernn_epochs"))
+                      epochs=scaled(ACTION_SCALES, scale).get("prernn_epochs"),
+                      data_kw=None if root else PRERNN_DATA.get(scale))
 
 
 def table5_runs(scale, seeds, root):
