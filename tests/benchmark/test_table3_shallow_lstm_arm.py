@@ -28,13 +28,15 @@ def test_lstm_runs_are_table1_lstm_pretrained_on_kinetics(scale):
             assert prerequisites(c) == [dataclasses.replace(pre, threads=c.threads)]
             assert c.labels["pretrained_on"] == "kinetics"
             # the same run as Table 1's 1-layer LSTM on that data set, but for its experiment, labels, start and
-            # (cpu) its 512 test videos (TABLE3_DATA)
+            # (cpu) its 512 test videos and training (TABLE3_DATA, TABLE3_TRAINING: 12 epochs at lr 3e-4)
             ref = next(r for r in t1 if r.labels["row"] == "1-layer LSTM" and r.seed == c.seed
                        and r.labels["data"] == c.labels["data"])
             data_kw = {k: v for k, v in c.data_kw.items() if k != "pretrain"}
-            assert data_kw.pop("n_test") == {"smoke": ref.data_kw["n_test"], "cpu": 512}[scale]
+            want = {"smoke": (ref.data_kw["n_test"], ref.epochs, ref.lr), "cpu": (512, 12, 3e-4)}[scale]
+            assert (data_kw.pop("n_test"), c.epochs, c.lr) == want
             data_kw["n_test"] = ref.data_kw["n_test"]
-            assert dataclasses.replace(c, experiment=ref.experiment, labels=ref.labels, data_kw=data_kw) == ref
+            assert dataclasses.replace(c, experiment=ref.experiment, labels=ref.labels, data_kw=data_kw,
+                                       epochs=ref.epochs, lr=ref.lr) == ref
         assert c.model == "lrcn_vgg16_lstm" and c.scheme == "bptt" and c.td_schedule == ()
 
 
