@@ -293,8 +293,6 @@ def table3_outputs(runs_root, cfgs, out_dir, scale):
         return [(r["net"], DATA_NAMES[r["data"]], "test_acc")]
 
     tidy = _tidy("deeprnn", "table3", cells(load_results(runs_root, cfgs), where), scale)
-    # the shallow LSTM row is a literature row in the reference; here it is run (TABLE3_NETS)
-    tidy.loc[tidy["row"].isin(TABLE3_NETS), "reference_only"] = False
     return write_table(tidy, out_dir / "tables" / "deeprnn", "table3", _caption(
         "deeprnn Table 3: action recognition top-1 (%) on Kinetics, then fine-tuned end to end on UCF-101 and "
         "HMDB-51: the stand-alone 17-layer CBM (no backbone) and the shallow LSTM with VGG backbone (Table 1's "
@@ -574,8 +572,6 @@ def prernn_table7_outputs(runs_root, cfgs, out_dir, scale):
                          "dataset": _dataset_text(res[res["status"] == "done"])})
     rep = pd.DataFrame(rows, columns=["row", "column", "reproduced", "n_seeds", "dataset"])
     tidy = _tidy("prernn", "table7", rep, scale)
-    # the baseline is a literature-style row in the reference; here it is run (BASELINE_NET)
-    tidy.loc[tidy["row"] == NO_RNN_ROW, "reference_only"] = False
     row, method = TABLE7_BEST
     return write_table(tidy, out_dir / "tables" / "prernn", "table7", _caption(
         f"prernn Table 7: UCF-101 top-1 (%) averaged over the three splits; 'Ours' = {method}-{row} on "
