@@ -1,6 +1,7 @@
 """``python -m benchmark.data``: check a copy of a real data set, or list the registered ones.
 
     python -m benchmark.data check NAME --root PATH
+        no folder at PATH -> one line naming it and the fix, exit 2
         problems -> each printed, exit 1 (the first line names the first expected file/folder not found)
         a good copy -> samples per split, exit 0
         unknown NAME -> the known names, exit 2
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .registry import get, load_all
@@ -45,7 +47,11 @@ def _check(name: str, root: str) -> int:
     try:
         info = get(name)
     except KeyError:
-        print(f"unknown data set {name!r}; known: {', '.join(sorted(load_all()))}", file=sys.stderr)
+        print(f"error: unknown data set {name!r}; known: {', '.join(sorted(load_all()))}", file=sys.stderr)
+        return 2
+    if not os.path.isdir(root):
+        print(f"error: no folder at {root}: pass --root the folder that holds your copy of {name} "
+              f"(its layout: python -m benchmark.data list)", file=sys.stderr)
         return 2
     problems = info.check(root)
     if problems:

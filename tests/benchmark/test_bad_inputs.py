@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import collect, run, status
+from benchmark.data.__main__ import main as data_main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = "deeprnn.fig3"  # one smoke run, on built-in data
@@ -69,6 +70,9 @@ def _bad_inputs(box):
         (run.main, _grid(box, "--cluster", "nowhere"), ["--cluster", "invalid choice"]),
         (run.main, ["tabel6", "--runs-dir", p("runs"), "--out-dir", p("out")], ["tabel6", "deeprnn.table6"]),
         (status.main, ["nope.all", "--runs-dir", p("runs")], ["nope.all"]),
+        (data_main, ["check", "ucf101", "--root", p("no-such-folder")], ["no-such-folder", "pass --root"]),
+        (data_main, ["check", "ucf101", "--root", p("afile")], ["afile", "no folder"]),
+        (data_main, ["check", "ucf-101", "--root", p("profdir")], ["ucf-101", "ucf101"]),
     ]
 
 
