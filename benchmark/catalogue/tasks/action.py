@@ -183,6 +183,18 @@ def _caption(text: str, scale: str) -> str:
             f"direction; see the dataset column), narrow nets, stand-in pretrained backbones")
 
 
+def data_baselines(cfgs, columns_of) -> pd.DataFrame:
+    """Per data set of ``cfgs``, what a predictor that learns nothing scores on its test set (``benchmark.
+    baselines``, measured on the data set's first run: its runs share the test videos and training labels),
+    as the row "trivial baseline <data set>: ..." under the columns ``columns_of(data) -> {column: metric}``."""
+    parts = []
+    for data in dict.fromkeys(c.labels["data"] for c in cfgs):
+        b = baseline_cells(next(c for c in cfgs if c.labels["data"] == data), columns_of(data))
+        parts.append(b.assign(row=b["row"].str.replace(BASELINE_ROW, f"{BASELINE_ROW} {DATA_NAMES[data]}",
+                                                       regex=False)))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
 # ---------------------------------------------------------------------------------- deeprnn Table 1
 TABLE1_NETS = {  # row -> (model, extra model_kw, deep)
     "1-layer LSTM": ("lrcn_vgg16_lstm", {}, False),
@@ -207,7 +219,8 @@ def recg_atcp(r):
 
 
 def table1_outputs(runs_root, cfgs, out_dir, scale):
-    tidy = _tidy("deeprnn", "table1", cells(load_results(runs_root, cfgs), recg_atcp), scale)
+    base = data_baselines(cfgs, lambda d: {f"{DATA_NAMES[d]} / {k}": m for k, m in METRICS.items()})
+    tidy = _tidy("deeprnn", "table1", pd.concat([cells(load_results(runs_root, cfgs), recg_atcp), base]), scale)
     files = write_table(tidy, out_dir / "tables" / "deeprnn", "table1", _caption(
         "deeprnn Table 1: top-1 (%) of action recognition (whole video) and anticipation (first 2 frames), "
         "shallow vs deep RNNs on VGG; UCF-101 and HMDB-51 split 1", scale),
@@ -239,7 +252,8 @@ def table2_outputs(runs_root, cfgs, out_dir, scale):
     def where(r):
         return [(TABLE2_VGG_ROWS.get(r["net"], r["net"]), "Recognition Acc", "test_acc")]
 
-    tidy = _tidy("deeprnn", "table2", cells(load_results(runs_root, cfgs), where), scale)
+    base = data_baselines(cfgs, lambda d: {"Recognition Acc": "test_acc"})
+    tidy = _tidy("deeprnn", "table2", pd.concat([cells(load_results(runs_root, cfgs), where), base]), scale)
     return write_table(tidy, out_dir / "tables" / "deeprnn", "table2", _caption(
         "deeprnn Table 2: action recognition top-1 (%) on UCF-101 split 1, VGG vs InceptionV1 (GoogLeNet) "
         "backbone", scale))
@@ -292,7 +306,8 @@ def table3_outputs(runs_root, cfgs, out_dir, scale):
     def where(r):
         return [(r["net"], DATA_NAMES[r["data"]], "test_acc")]
 
-    tidy = _tidy("deeprnn", "table3", cells(load_results(runs_root, cfgs), where), scale)
+    base = data_baselines(cfgs, lambda d: {DATA_NAMES[d]: "test_acc"})
+    tidy = _tidy("deeprnn", "table3", pd.concat([cells(load_results(runs_root, cfgs), where), base]), scale)
     return write_table(tidy, out_dir / "tables" / "deeprnn", "table3", _caption(
         "deeprnn Table 3: action recognition top-1 (%) on Kinetics, then fine-tuned end to end on UCF-101 and "
         "HMDB-51: the stand-alone 17-layer CBM (no backbone) and the shallow LSTM with VGG backbone (Table 1's "
@@ -319,7 +334,8 @@ def table7_outputs(runs_root, cfgs, out_dir, scale):
     def where(r):
         return [(r["row"], "Recognition", "test_acc"), (r["row"], "Anticipation", "test_atcp")]
 
-    tidy = _tidy("deeprnn", "table7", cells(load_results(runs_root, cfgs), where), scale)
+    base = data_baselines(cfgs, lambda d: {"Recognition": "test_acc", "Anticipation": "test_atcp"})
+    tidy = _tidy("deeprnn", "table7", pd.concat([cells(load_results(runs_root, cfgs), where), base]), scale)
     files = write_table(tidy, out_dir / "tables" / "deeprnn", "table7", _caption(
         "deeprnn Table 7: 15-layer CBM on VGG, merge by element-wise product (T = sigmoid conv) vs addition "
         "(T = ReLU conv), R = ReLU conv; top-1 (%) on UCF-101", scale))
@@ -494,11 +510,12 @@ def table5_outputs(runs_root, cfgs, out_dir, scale):
     ds = _dataset_text(res[res["status"] == "done"]) if len(res) else ""
     extra = pd.DataFrame([{"row": row, "column": f"{method} / Comb", "reproduced": round(float(np.mean(v)), 2),
                            "n_seeds": len(v), "dataset": ds} for (row, method, _), v in comb.items()])
-    tidy = _tidy("prernn", "table5", pd.concat([rep, extra], ignore_index=True), scale)
     methods = ["Traditional", "PreRNN", "PreRNN-SIH"]
-    if (tidy["row"] == NO_RNN_ROW).any():
+    if any(c.labels["row"] == NO_RNN_ROW for c in cfgs):
         methods.append(BASELINE_METHOD)
     cols = [f"{m} / {s}" for m in methods for s in ("Color", "Flow", "Comb")]
+    base = data_baselines(cfgs, lambda d: {c: "test_acc" for c in cols})  # every stream: the same labels
+    tidy = _tidy("prernn", "table5", pd.concat([rep, extra, base], ignore_index=True), scale)
     files = write_table(tidy, out_dir / "tables" / "prernn", "table5", _caption(
         "prernn Table 5: UCF-101 split 1 top-1 (%), traditional RNN on ResNet50 pool5 vs PreRNN / PreRNN-SIH "
         "(res5c made recurrent); colour, optical flow (Horn-Schunck) and the two-stream average of their "
@@ -571,6 +588,14 @@ def prernn_table7_outputs(runs_root, cfgs, out_dir, scale):
                          "n_seeds": min(len(v) for v in per_split),
                          "dataset": _dataset_text(res[res["status"] == "done"])})
     rep = pd.DataFrame(rows, columns=["row", "column", "reproduced", "n_seeds", "dataset"])
+    # the trivial baseline the same way as the rows: the mean over the three splits of each split's own
+    splits = [baseline_cells(next(c for c in cfgs if c.labels["split"] == k), {"Accuracy": "test_acc"})
+              for k in TABLE7_SPLITS if any(c.labels["split"] == k for c in cfgs)]
+    if len(splits) == len(TABLE7_SPLITS) and all(len(b) for b in splits):
+        what = splits[0]["row"].iloc[0].split(":", 1)[1].split("(")[0].strip()
+        rep.loc[len(rep)] = {"row": f"{BASELINE_ROW}: {what} (mean of the three splits)", "column": "Accuracy",
+                             "reproduced": round(float(np.mean([b["reproduced"].iloc[0] for b in splits])), 2),
+                             "n_seeds": 0, "dataset": splits[0]["dataset"].iloc[0]}
     tidy = _tidy("prernn", "table7", rep, scale)
     row, method = TABLE7_BEST
     return write_table(tidy, out_dir / "tables" / "prernn", "table7", _caption(
