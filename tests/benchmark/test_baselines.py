@@ -358,3 +358,21 @@ def test_gesture_targets_are_the_ones_the_clips_carry():
     train, test = gesture.datasets(cfg)
     for ds in (train, test):
         assert bl._gesture_targets(ds) == [ds[i]["targets"].tolist() for i in range(len(ds))]
+
+
+def test_action_tables_get_one_baseline_row_per_data_set():
+    """deeprnn Table 1's trivial-baseline rows (catalogue/tasks/action.py data_baselines): one per data set, named
+    for it, each equal to ``trivial_baselines`` of a run of that data set under that data set's columns only."""
+    from benchmark.catalogue.tasks.action import DATA_NAMES, METRICS, data_baselines
+
+    cfgs = resolve("deeprnn.table1").runs("smoke", 1)
+    rows = data_baselines(cfgs, lambda d: {f"{DATA_NAMES[d]} / {k}": m for k, m in METRICS.items()})
+    assert len(rows) == 4 and (rows["n_seeds"] == 0).all()
+    for data in ("ucf101", "hmdb51"):
+        want = bl.trivial_baselines(next(c for c in cfgs if c.labels["data"] == data))
+        mine = rows[rows["row"].str.startswith(f"trivial baseline {DATA_NAMES[data]}: ")]
+        assert sorted(mine["column"]) == [f"{DATA_NAMES[data]} / Atcp", f"{DATA_NAMES[data]} / Recg"]
+        assert set(mine["row"]) == {f"trivial baseline {DATA_NAMES[data]}: {want['test_acc'][1]}"}
+        assert mine.set_index("column")["reproduced"].to_dict() == {
+            f"{DATA_NAMES[data]} / Recg": round(want["test_acc"][0], 4),
+            f"{DATA_NAMES[data]} / Atcp": round(want["test_atcp"][0], 4)}
