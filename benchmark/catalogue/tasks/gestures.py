@@ -24,7 +24,8 @@ PreRNN / PreRNN-SIH, traditional RNNs built on fc7. Everything else is our choic
   the narrow C3D pretrained once as a clip classifier (all 8 stand-in gestures + "none") on other stand-in
   videos (``benchmark.train.gesture.pretrain_standin``, cached in ``~/.cache/benchmark``). It is pretrained
   on a closely related task (unlike Sports1M), which favours any model that keeps its fc layers intact.
-  Then 8 epochs of 192 videos, batch 16, lr 5e-4, one seed; 96 test videos (one test video = 1.04 points).
+  Then 8 epochs of 192 videos, batch 16, lr 5e-4; 512 test videos, frames with noise 0.3 (issue 18: with 96
+  test videos at noise 0.05 every net sat at 96-100%; see ``GESTURE_SCALES``).
 - ``smoke``: seconds; numbers mean nothing.
 """
 from __future__ import annotations
@@ -64,8 +65,14 @@ GESTURE_SCALES = {
     # still at chance): ~10 s of CPU a run, 21 runs + the stand-in ~4 min of one core.
     # lr 5e-4: fine-tuning the stand-in (1e-3 pretrained it); with 1e-3 most runs lost 10-70 points of test
     # accuracy in their last epoch (measured), with 5e-4 none did. Dropout 0.5 (the nets' default, C3D's) kept.
+    # Issue 18: with 96 test videos of noise 0.05 Table 4 sat at the ceiling (96-100%). At cpu the test set is
+    # 512 videos (the rule for classification claims) and the frame noise 0.3, chosen by a rule fixed before
+    # its pilot: the lowest noise of (0.05, 0.15, 0.3, 0.5) at which the traditional 1-layer LSTM (seed 0,
+    # 512 test videos) scores <= 90% while staying >= twice the trivial baseline (16.6, the most common
+    # training label sequence). Pilot: 98.6, 97.5, 63.9, 11.1.
     "cpu": dict(dataset="builtin", epochs=8, batch_size=16, lr=5e-4,
-                data_kw=dict(n_train=192, n_test=96, T=48, size=16, num_classes=6, max_gestures=1, clip_len=16),
+                data_kw=dict(n_train=192, n_test=512, T=48, size=16, num_classes=6, max_gestures=1, clip_len=16,
+                             noise=0.3),
                 model_kw=dict(width=1 / 16, norm="bn", pretrained=STANDIN_CPU)),
     # NVGesture: see the module docstring (batch, lr, epochs are ours: the paper gives no schedule).
     "paper": dict(dataset="nvgesture", epochs=30, batch_size=8, lr=1e-4,
