@@ -2,7 +2,8 @@
 
 The time-major reference (``RecurrentStack.forward``) calls every cell once per layer per time step.
 Here each layer runs over the whole sequence before the next one, in the cell's own ``forward_sequence``
-(``ConvLSTMCell``, ``CBMCell``, ``SCSCell``); ``run_layer_major`` chains them over a stack. This module holds
+(``ConvLSTMCell``, ``CBMCell``, ``SCSCell``, ``ConvMinGRUCell``: its parallel scan over time);
+``run_layer_major`` chains them over a stack. This module holds
 what they share and imports no other ``models`` module (the cells and ``models.stacks`` import it):
 
 1. everything that does not depend on the previous state runs ONCE over all B*T frames as one
@@ -31,7 +32,7 @@ Exactness (fp32, up to summation order in the split convolution):
   weights still get their gradient, exactly as ``x.detach()`` in the reference).
 
 Supported: ``RecurrentStack`` itself (its own ``step``) of cells whose own class declares
-``layer_major_exact`` -- ``ConvLSTMCell``, ``CBMCell`` and ``SCSCell`` (exact classes, any mix; a subclass
+``layer_major_exact`` -- ``ConvLSTMCell``, ``CBMCell``, ``SCSCell`` and ``ConvMinGRUCell`` (exact classes, any mix; a subclass
 is not covered unless it declares it again) -- BN ``nn.BatchNorm2d`` or ``nn.Identity``, zero-padded
 ungrouped convs. SCS sub-goal streams (``sub_goals=True``) ARE computed: the temporal stream (T^2,
 recurrent) over all steps, the spatial stream (T^1, not recurrent) only at the last step, which is all

@@ -12,11 +12,12 @@ from .convgru import ConvGRUCell
 from .convlstm import ConvLSTMCell
 from .gru import GRUCell
 from .lstm import LSTMCell
+from .minrnn import ConvMinGRUCell
 from .scs import SCSCell
 from .vrnn import VRNNCell
 
 CELLS = {"convlstm": ConvLSTMCell, "cbm": CBMCell, "vrnn": VRNNCell, "lstm": LSTMCell, "gru": GRUCell,
-         "convgru": ConvGRUCell, "cbm_lstm": CBMLSTMCell, "scs": SCSCell}
+         "convgru": ConvGRUCell, "cbm_lstm": CBMLSTMCell, "scs": SCSCell, "convmingru": ConvMinGRUCell}
 
 __all__ = ["CELLS", "CBMCell", "ConvLSTMCell", "VRNNCell", "LSTMCell", "GRUCell", "ConvGRUCell",
-           "CBMLSTMCell", "SCSCell"]
+           "CBMLSTMCell", "SCSCell", "ConvMinGRUCell"]

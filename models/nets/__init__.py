@@ -6,3 +6,4 @@ from . import action  # noqa: F401
 from . import mcnet  # noqa: F401
 from . import nowcast  # noqa: F401
 from . import steering  # noqa: F401
+from . import openstl  # noqa: F401

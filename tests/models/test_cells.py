@@ -66,6 +66,9 @@ TINY = {
     "prernn_": (dict(width=1 / 64), _run_sequence_net(clips=False)),
     "tra_": (dict(width=1 / 64), _run_sequence_net(clips=False)),
     "lrcn_": (dict(width=1 / 64), _run_sequence_net(clips=False)),
+    # OpenSTL's Moving-MNIST configurations (models/nets/openstl.py) at 1/16 width, 4 -> 4 frames of 16 px
+    "mmnist_": (dict(width_mult=1 / 16, pre_seq_length=4, aft_seq_length=4),
+                lambda m: (m(torch.rand(2, 4, 1, 16, 16)).square().mean().backward(), m.rnn)[1]),
 }
 # Families with no size knob (they would build full-size weights): run only with ZOO_SWEEP_FULL=1.
 # Empty: every registered family shrinks (the PreRNN families got ``width`` in models/backbones/).

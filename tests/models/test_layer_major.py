@@ -27,6 +27,7 @@ CONFIGS = {
     "cbm_norep": dict(td_rate=0.5, representation=False, bn=False),
     "scs": dict(stsgd_q=0.5, stsgd_keep="random"),                 # sub-goal streams on (default)
     "scs_plain": dict(stsgd_q=0.3, sub_goals=False, gate_init="zeros"),
+    "convmingru": dict(),  # layer-major = its parallel scan over time
 }
 
 
@@ -111,7 +112,7 @@ def _assert_equal(stack, ref, lm):
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("steps", [1, 4, 9])
 @pytest.mark.parametrize("depth", [1, 3, 5])
-@pytest.mark.parametrize("name", ["convlstm", "cbm", "scs"])
+@pytest.mark.parametrize("name", ["convlstm", "cbm", "scs", "convmingru"])
 def test_layer_major_equals_time_major(name, depth, steps, train):
     torch.manual_seed(depth * 10 + steps)
     ref_stack = _make(name, depth).train(train)
@@ -227,7 +228,7 @@ def test_chunked_batched_convs(name, monkeypatch):
 
 
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
-@pytest.mark.parametrize("name", ["convlstm", "cbm", "scs", "scs_plain"])
+@pytest.mark.parametrize("name", ["convlstm", "cbm", "scs", "scs_plain", "convmingru"])
 def test_cell_forward_sequence_alone(name, train):
     """A cell's own ``forward_sequence`` (its draws made inside) equals its ``forward`` stepped over time:
     outputs, final state, input gradient and the global generator's state."""
