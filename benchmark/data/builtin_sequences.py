@@ -126,7 +126,9 @@ def _two_class_images(kind: str, split: str):
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    imgs = np.stack([np.asarray(Image.fromarray((im * 16).astype(np.uint8)).resize((28, 28), Image.BILINEAR))
+    # digits' pixels are 0..16: scaled to 0..255 (x 16 wrapped a full pixel, 256, round to 0)
+    imgs = np.stack([np.asarray(Image.fromarray(np.round(im * 255 / 16).astype(np.uint8)).resize((28, 28),
+                                                                                                  Image.BILINEAR))
                      for im in d.images]).astype(np.float32) / 255.0
     half = len(imgs) // 2
     sl = slice(0, half) if split == "train" else slice(half, None)
