@@ -14,7 +14,9 @@ import torch
 from benchmark.analysis.gesture_scores import fused_accuracy
 from benchmark.config import RunConfig
 from benchmark.data.gesture_clips import clip_sequence
+from benchmark.baselines import trivial_baselines
 from benchmark.reference import load_reference
+from benchmark.tables import BASELINE_ROW
 from benchmark.train import gesture
 
 PAPER_ROWS = ("VRNN", "LSTM", "GRU")
@@ -42,6 +44,12 @@ def test_table4_fig4_table6_smoke(smoke_sweep, tmp_path):
     tidy = pd.read_csv(tmp_path / "out/tables/prernn/table4.csv")
     ref = load_reference("prernn", "table4")
     assert set(zip(ref["row"], ref["column"])) <= set(zip(tidy["row"], tidy["column"]))
+    # the trivial baseline under every column: benchmark.baselines on the runs' test set
+    want = trivial_baselines(resolve("prernn.table4").runs("smoke")[0])["test_acc"]
+    base = tidy[tidy["row"].str.startswith(BASELINE_ROW)]
+    assert set(base["row"]) == {f"{BASELINE_ROW}: {want[1]}"} and len(base) == tidy["column"].nunique() == 8
+    assert (base["reproduced"] == round(want[0], 4)).all() and (base["n_seeds"] == 0).all()
+    tidy = tidy.drop(base.index)
     assert len(tidy) == len(ref) == 21                       # no extra cells: every run lands on a paper cell
     assert tidy["reproduced"].notna().all() and np.isfinite(tidy["reproduced"]).all()
     assert tidy["reproduced"].between(0, 100).all()
@@ -59,8 +67,9 @@ def test_table4_fig4_table6_smoke(smoke_sweep, tmp_path):
     t6 = pd.read_csv(tmp_path / "out/tables/prernn/table6.csv")
     ref6 = load_reference("prernn", "table6")
     assert list(zip(t6["row"], t6["column"])) == list(zip(ref6["row"], ref6["column"])) + [
-        ("Baseline (w/o RNN) Depth", "Accuracy")]          # the baseline's own stream: no paper cell
-    filled = t6[t6["reproduced"].notna()]
+        ("Baseline (w/o RNN) Depth", "Accuracy"),          # the baseline's own stream: no paper cell
+        (f"{BASELINE_ROW}: {want[1]}", "Accuracy")]        # and the trivial baseline's, on the same test set
+    filled = t6[t6["reproduced"].notna() & ~t6["row"].str.startswith(BASELINE_ROW)]
     assert list(filled["row"]) == ["Ours Depth", "Baseline (w/o RNN) Depth"]  # builtin: one stream, for depth
     assert not t6.loc[t6["reference_only"], "reproduced"].notna().any()
 

@@ -40,7 +40,7 @@ from ...claims import DERIVED
 from ...config import RunConfig, validate
 from ...reference import load_reference
 from ...results import load_curves, load_results, run_dir, run_status
-from ...tables import comparison, write_table
+from ...tables import baseline_cells, comparison, write_table
 from .layouts import COLUMNS, KINDS, layout_cells
 from ...figures import plt, save_figure
 from .. import scaled
@@ -133,7 +133,9 @@ def _cells(results: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
 # ---------------------------------------------------------------- Table 4
 def table4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
     results = load_results(runs_root, cfgs)
-    tidy = comparison(load_reference(PAPER, "table4"), _cells(results), scale)
+    # what a predictor that learns nothing scores on the runs' test set, under every column
+    base = baseline_cells(cfgs[0], {c: "test_acc" for c in COLUMNS}) if cfgs else None
+    tidy = comparison(load_reference(PAPER, "table4"), pd.concat([_cells(results), base]), scale)
     files = write_table(tidy, out_dir / "tables" / PAPER, "table4",
                         "prernn Table 4: gesture classification accuracy (%) with C3D + CTC, paper: NVGesture "
                         f"(depth stream assumed); ours: {scale} scale", columns=list(COLUMNS))
@@ -309,7 +311,7 @@ def table6_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale:
     if len(results):
         results["row"] = [_table6_row(c) for c in cfgs]
         results["column"] = "Accuracy"
-    cells = [_cells(results)]
+    cells = [_cells(results), baseline_cells(cfgs[0], {"Accuracy": "test_acc"}) if cfgs else None]
     fused = fused_by_seed(runs_root, cfgs)
     if fused:
         cells.append(pd.DataFrame([{"row": row, "column": "Accuracy",
