@@ -96,24 +96,32 @@ def flow_sequence(frames: np.ndarray, alpha: float = 0.1, iters: int = 100) -> n
     return np.stack([horn_schunck(g[t], g[t + 1], alpha, iters) for t in range(len(g) - 1)])
 
 
-def cached_flow(key: str, frames: np.ndarray, cache_dir: str | Path, alpha: float = 0.1, iters: int = 100) -> np.ndarray:
-    """``flow_sequence`` computed once per (key, shape, parameters) and kept in ``cache_dir``."""
-    tag = hashlib.sha256(f"{key}|{frames.shape}|{alpha}|{iters}".encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"flow_{tag}.npy"
+def cached_array(path: str | Path, compute, valid, want: str) -> np.ndarray:
+    """The array at ``path`` if it loads and ``valid(array)``; else ``compute()`` written there (atomically:
+    a per-process temp file, fsynced, renamed over, so readers see a whole file or none). A cut, garbage or
+    wrong-shaped file is moved aside with the reason (``want``: the shape expected, for that reason)."""
+    path = Path(path)
     if path.exists():
         try:
-            flow = np.load(path)  # allow_pickle=False: an array, never code
-            if flow.shape[:2] == (len(frames) - 1, 2) and flow.ndim == 4:
-                return flow
-            problem = f"holds an array of shape {flow.shape}, not ({len(frames) - 1}, 2, H, W)"
+            arr = np.load(path)  # allow_pickle=False: an array, never code
+            if valid(arr):
+                return arr
+            problem = f"holds an array of shape {arr.shape}, not {want}"
         except (OSError, ValueError, EOFError) as e:  # cut, empty or garbage
             problem = f"does not load ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:120]})"
         from ..heal import move_aside
 
         move_aside(path, problem)  # logged in the run that reads it
-    flow = flow_sequence(frames, alpha, iters)
+    arr = compute()
     from ..train.checkpoint import atomic_write_bytes
 
-    # own temp file per process (mkstemp), fsynced, then renamed over: readers see a whole file or none
-    atomic_write_bytes(path, lambda f: np.save(f, flow))
-    return flow
+    atomic_write_bytes(path, lambda f: np.save(f, arr))
+    return arr
+
+
+def cached_flow(key: str, frames: np.ndarray, cache_dir: str | Path, alpha: float = 0.1, iters: int = 100) -> np.ndarray:
+    """``flow_sequence`` computed once per (key, shape, parameters) and kept in ``cache_dir``."""
+    tag = hashlib.sha256(f"{key}|{frames.shape}|{alpha}|{iters}".encode()).hexdigest()[:16]
+    return cached_array(Path(cache_dir) / f"flow_{tag}.npy", lambda: flow_sequence(frames, alpha, iters),
+                        lambda a: a.ndim == 4 and a.shape[:2] == (len(frames) - 1, 2),
+                        f"({len(frames) - 1}, 2, H, W)")

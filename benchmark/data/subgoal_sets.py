@@ -14,6 +14,7 @@ sample takes its frames' flow with the same crop and flip.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .flow import flow_sequence, sequence_flow
+from .action_sets import flow_cache_dir
+from .flow import cached_array, flow_sequence, sequence_flow
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -55,10 +57,17 @@ class BuiltinActions(Dataset):
                        f"noise {v['noise']}]")
         self.flow = None
 
-    def add_flow(self, flow_size: int, alpha: float = 0.1, iters: int = 100) -> None:
-        """Horn-Schunck flow of every sample, once (all frames of the set as one batch)."""
+    def add_flow(self, flow_size: int, alpha: float = 0.1, iters: int = 100, cache_dir: str | None = None) -> None:
+        """Horn-Schunck flow of every sample (all frames of the set as one batch), computed once per set and
+        flow setting and kept on disk (``cache_dir``; default ``$BENCHMARK_CACHE/flow``): keyed on the set's
+        fingerprint (its frames and labels), so a run with other frames never reads it."""
+        n, T, _, _, _ = self.base.frames.shape
+        tag = hashlib.sha256(f"{self.fingerprint()}|{flow_size}|{alpha}|{iters}".encode()).hexdigest()[:16]
+        path = flow_cache_dir({"flow_cache": cache_dir}) / f"subgoal_flow_{tag}.npy"
         grey = torch.from_numpy(self.base.frames[:, :, 0])
-        self.flow = sequence_flow(grey, flow_size, alpha, iters)
+        flow = cached_array(path, lambda: sequence_flow(grey, flow_size, alpha, iters).numpy(),
+                            lambda a: a.shape == (n, T, 2, flow_size, flow_size), f"({n}, {T}, 2, s, s)")
+        self.flow = torch.from_numpy(flow)
 
     def fingerprint(self) -> str:
         return self.base.fingerprint()
@@ -148,8 +157,6 @@ class RealActions(Dataset):
     def _video_flow(self, path: str) -> np.ndarray:
         """(N - 1, 2, h, w) flow of the whole video (``flow.flow_sequence``) on its frames resized so that
         the crop is ``flow_size`` px; computed once per video and kept in ``flow_cache``."""
-        import hashlib
-
         from .augment import resize_shorter
 
         low = int(round(self.shorter * self.flow_size / self.size))
