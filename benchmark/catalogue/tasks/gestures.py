@@ -24,7 +24,7 @@ PreRNN / PreRNN-SIH, traditional RNNs built on fc7. Everything else is our choic
   the narrow C3D pretrained once as a clip classifier (all 8 stand-in gestures + "none") on other stand-in
   videos (``benchmark.train.gesture.pretrain_standin``, cached in ``~/.cache/benchmark``). It is pretrained
   on a closely related task (unlike Sports1M), which favours any model that keeps its fc layers intact.
-  Then 8 epochs of 192 videos, batch 16, lr 5e-4; 512 test videos, frames with noise 0.3 (issue 18: with 96
+  Then 24 epochs of 192 videos, batch 16, lr 5e-4; 512 test videos, frames with noise 0.3 (issue 18: with 96
   test videos at noise 0.05 every net sat at 96-100%; see ``GESTURE_SCALES``).
 - ``smoke``: seconds; numbers mean nothing.
 """
@@ -61,7 +61,7 @@ GESTURE_SCALES = {
                   model_kw=dict(width=1 / 32, norm="bn",
                                 pretrained=dict(n=2, T=32, size=16, num_classes=8, seed=1000, clip_len=16, steps=2,
                                                 batch=4, lr=1e-3))),
-    # 192 training videos, 8 epochs (96 steps; measured: after 4 the stacked 2-layer LSTM / GRU nets were
+    # 192 training videos; first 8 epochs (96 steps; measured: after 4 the stacked 2-layer LSTM / GRU nets were
     # still at chance): ~10 s of CPU a run, 21 runs + the stand-in ~4 min of one core.
     # lr 5e-4: fine-tuning the stand-in (1e-3 pretrained it); with 1e-3 most runs lost 10-70 points of test
     # accuracy in their last epoch (measured), with 5e-4 none did. Dropout 0.5 (the nets' default, C3D's) kept.
@@ -70,7 +70,12 @@ GESTURE_SCALES = {
     # its pilot: the lowest noise of (0.05, 0.15, 0.3, 0.5) at which the traditional 1-layer LSTM (seed 0,
     # 512 test videos) scores <= 90% while staying >= twice the trivial baseline (16.6, the most common
     # training label sequence). Pilot: 98.6, 97.5, 63.9, 11.1.
-    "cpu": dict(dataset="builtin", epochs=8, batch_size=16, lr=5e-4,
+    # Then, with the 8-epoch Table 4 at 5 seeds, the stacked 2-layer nets sat at or under that baseline
+    # (traditional LSTM 9.2) with their CTC loss still falling. Second rule, fixed before its pilot: the fewest
+    # epochs of (16, 24) after which the traditional 2-layer LSTM (seed 0) scores >= twice the baseline (33.2),
+    # else 24 and the collapse reported. Pilot 2: 18.2 at 16 epochs, 19.9 at 24 (train loss 1.18: it over-fits
+    # the 192 videos rather than failing to train), so 24 epochs, and the 2-layer collapse is a result.
+    "cpu": dict(dataset="builtin", epochs=24, batch_size=16, lr=5e-4,
                 data_kw=dict(n_train=192, n_test=512, T=48, size=16, num_classes=6, max_gestures=1, clip_len=16,
                              noise=0.3),
                 model_kw=dict(width=1 / 16, norm="bn", pretrained=STANDIN_CPU)),
