@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from skimage.transform import resize
 import torch
 
 from ...config import RunConfig, validate
@@ -70,26 +72,41 @@ def capture_last_layer(model, frames: torch.Tensor, parts) -> dict[str, torch.Te
     return {k: torch.stack(v) for k, v in got.items()}
 
 
+def _tile(frame: np.ndarray, size: tuple[int, int], cmap: str) -> np.ndarray:
+    """One frame scaled to [0, 1] on its own range (what a lone ``imshow`` shows), coloured, resized
+    (nearest neighbour) to ``size``: an (H, W, 3) array."""
+    lo, hi = float(frame.min()), float(frame.max())
+    unit = (frame - lo) / (hi - lo) if hi > lo else np.zeros_like(frame)
+    rgb = plt.get_cmap(cmap)(unit)[..., :3]
+    return resize(rgb, (*size, 3), order=0, anti_aliasing=False) if rgb.shape[:2] != size else rgb
+
+
 def feature_map_figure(examples: list[tuple[str, torch.Tensor, dict[str, torch.Tensor]]], out: Path,
                        title: str, max_frames: int = 6) -> Path:
-    """Rows: for each example its input frames then one row per captured map (channel-mean)."""
+    """Rows: for each example its input frames (grey) then one row per captured map (channel mean, magma),
+    every frame on its own colour range. Drawn as one mosaic image in one axes (48 separate subplots took
+    ~0.85 s to create; the mosaic ~0.1 s)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    n_rows = sum(1 + len(maps) for _, _, maps in examples)
     T = min(max_frames, examples[0][1].shape[0])
-    fig, axes = plt.subplots(n_rows, T, figsize=(1.3 * T, 1.3 * n_rows), squeeze=False)
-    r = 0
-    for label, frames, maps in examples:
-        for name, arr in [(f"{label}\ninput", frames[:, 0])] + [(k, v.mean(1)) for k, v in maps.items()]:
-            for t in range(T):
-                ax = axes[r, t]
-                ax.imshow(arr[t].numpy(), cmap="gray" if "input" in name else "magma")
-                ax.set_xticks([]), ax.set_yticks([])
-                if t == 0:
-                    ax.set_ylabel(name, fontsize=7)
-                if r == 0:
-                    ax.set_title(f"F{t + 1}", fontsize=8)
-            r += 1
+    rows = [row for label, frames, maps in examples
+            for row in [(f"{label}\ninput", frames[:, 0], "gray")] + [(k, v.mean(1), "magma") for k, v in maps.items()]]
+    size = tuple(max(arr.shape[-2 + i] for _, arr, _ in rows) for i in range(2))
+    gap = max(1, size[0] // 16)
+    step = (size[0] + gap, size[1] + gap)
+    canvas = np.ones((len(rows) * step[0] - gap, T * step[1] - gap, 3))
+    for r, (_, arr, cmap) in enumerate(rows):
+        for t in range(T):
+            y, x = r * step[0], t * step[1]
+            canvas[y:y + size[0], x:x + size[1]] = _tile(arr[t].float().numpy(), size, cmap)
+    fig, ax = plt.subplots(figsize=(1.3 * T, 1.3 * len(rows)))
+    ax.imshow(canvas, interpolation="nearest")
+    ax.set_xticks([t * step[1] + size[1] / 2 for t in range(T)], [f"F{t + 1}" for t in range(T)], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks([r * step[0] + size[0] / 2 for r in range(len(rows))], [name for name, _, _ in rows], fontsize=7)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, out, dpi=110)
 
