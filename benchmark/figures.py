@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 
 def save_figure(fig, out, dpi: int = 120, rect: tuple | None = None, tight: bool = True) -> Path:
@@ -33,6 +32,8 @@ def training_curves(curves: pd.DataFrame, hue: str, out: Path, title: str, metri
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     ax2 = ax.twinx()
     levels = sorted(curves[hue].unique()) if len(curves) else []
+    import seaborn as sns  # here, not at the top: it imports scipy.stats (~1 s of every CLI start)
+
     palette = dict(zip(levels, sns.color_palette("viridis", n_colors=max(len(levels), 1))))
     for level in levels:
         g = curves[curves[hue] == level].groupby("epoch")

@@ -120,9 +120,9 @@ def _two_class_images(kind: str, split: str):
     from .builtin_polygons import fashion_mnist_available, load_fashion_mnist
 
     if fashion_mnist_available():
-        x, y = load_fashion_mnist(split)
-        x = x.astype(np.float32) / 255.0
-        return x[y == 8], x[y == 7], "builtin:fashion-mnist(bag among sneakers)"
+        x, y = load_fashion_mnist(split)  # the two classes picked before the conversion (the 60000 took ~0.8 s)
+        return (x[y == 8].astype(np.float32) / 255.0, x[y == 7].astype(np.float32) / 255.0,
+                "builtin:fashion-mnist(bag among sneakers)")
     from sklearn.datasets import load_digits
 
     d = load_digits()

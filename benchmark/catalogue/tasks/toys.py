@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from skimage.transform import resize
 import torch
 
 from ...config import RunConfig, validate
@@ -78,6 +77,8 @@ def _tile(frame: np.ndarray, size: tuple[int, int], cmap: str) -> np.ndarray:
     lo, hi = float(frame.min()), float(frame.max())
     unit = (frame - lo) / (hi - lo) if hi > lo else np.zeros_like(frame)
     rgb = plt.get_cmap(cmap)(unit)[..., :3]
+    from skimage.transform import resize  # here: importing it costs ~0.25 s of every CLI start
+
     return resize(rgb, (*size, 3), order=0, anti_aliasing=False) if rgb.shape[:2] != size else rgb
 
 
