@@ -56,8 +56,15 @@ ACTION_SCALES = {
         td_schedule=((0, 1.0),)),
     # A few hundred samples, 32 px, T = 8 (LTSC: clips of 5 sharing one frame: (0,5) (4,8)); lr 3e-3 because a
     # handful of epochs at 1e-4 leaves every net at chance (a choice, not the paper's); fine-tuning shorter.
+    # Issue 18 (one seed, 96 test videos: Kinetics at chance, several nets at chance on HMDB-51): every column
+    # tests on 512 videos (the rule for classification claims), evaluated after the last epoch only (the
+    # tables read final accuracy; Table 3's q curves are training-side). The Kinetics pre-training was chosen by
+    # a rule fixed before its pilot: of K1 = as before (320 videos x 4 epochs), K2 = 640 x 4, K3 = 640 x 8, the
+    # cheapest at which the whole stand-alone SCS (seed 0) scores >= twice the trivial baseline on the Kinetics
+    # stand-in and on its HMDB-51 fine-tune (and <= 90). Pilot, K1: Kinetics 13.3 (baseline 5.3), HMDB-51 26.4
+    # (baseline 9.0), so K1: the training is unchanged.
     "cpu": dict(
-        data=dict(T=8, size=32, flow_size=16, n={"kinetics": (320, 96), "ucf101": (160, 96), "hmdb51": (160, 96)}),
+        data=dict(T=8, size=32, flow_size=16, n={"kinetics": (320, 512), "ucf101": (160, 512), "hmdb51": (160, 512)}),
         epochs=dict(kinetics=4, ucf101=3, hmdb51=3),
         # rows without Kinetics pre-training have no pre-training at all here (no ImageNet weights offline):
         # 6 epochs instead of 3 (measured: 3 leave the backbone nets at chance, 8 reach ~28% on UCF-101)
@@ -67,7 +74,7 @@ ACTION_SCALES = {
             backbone=dict(model_kw=dict(width=16, backbone_width=1 / 16), batch_size=32, lr=3e-3, clip_len=5),
             lrcn=dict(model_kw=dict(width=1 / 16), batch_size=32, lr=3e-3, clip_len=5),
         ),
-        td_schedule=((0, 1.0), (1, 0.8), (2, 0.5))),
+        td_schedule=((0, 1.0), (1, 0.8), (2, 0.5)), eval_last=1),
     # Paper: 224 crops of frames resized to shorter side 368 (section 5.5), flow targets at 56 px; epochs are not
     # printed: 30 on Kinetics as in the released code, 15 for UCF-101 / HMDB-51 (a choice).
     "paper": dict(
@@ -151,7 +158,7 @@ def action_run(experiment: str, scale: str, seed: int, model: str, family_name: 
                     model_kw=dict(fam["model_kw"]), dataset=dataset, data_root=root, data_kw=data_kw,
                     epochs=epochs or s["epochs"][data], batch_size=fam["batch_size"], lr=fam["lr"], grad_clip=5.0,
                     td_schedule=s["td_schedule"] if "_cbm" in model else (), labels=labels,
-                    scheme=scheme, scheme_kw=kw)
+                    scheme=scheme, scheme_kw=kw, eval_last=s.get("eval_last", 0))
     validate(cfg)
     return cfg
 
