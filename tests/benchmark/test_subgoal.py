@@ -210,3 +210,14 @@ def test_table3_and_fig4_smoke(smoke_dirs):
     assert set(q["variant"]) == {"whole", "w/o sub-tasks", "w/o T2", "w/o LTSC", "q network"}
     assert set(q["column"]) == {"Kinetics", "HMDB-51"} and len(q) == 10
     assert q["astsgd_q"].between(0, 1).all() and (q["epoch"] == 1).all()
+
+
+def test_tables_2_and_3_carry_the_trivial_baseline_of_each_column():
+    from benchmark.baselines import trivial_baselines
+    from benchmark.catalogue.tasks import subgoal as sg
+
+    cfgs = sg.table3_runs("smoke", 1, None)  # Table 2's rows come from the same function (its LSTM imports timm)
+    row = sg._baseline_row(cfgs).set_index("column")
+    assert list(row.index) == ["HMDB-51", "Kinetics"] and row["row"].nunique() == 1
+    assert row.loc["HMDB-51", "reproduced"] == round(trivial_baselines(cfgs[0])["test_acc"][0], 4)
+    assert row.loc["Kinetics", "reproduced"] == round(trivial_baselines(sg.pretrain_of(cfgs[0]))["test_acc"][0], 4)

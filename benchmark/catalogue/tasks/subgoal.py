@@ -33,7 +33,7 @@ from ...claims import DERIVED
 from ...config import RunConfig, validate
 from ...reference import load_reference
 from ...results import load_curves, load_results, run_dir, run_status
-from ...tables import comparison, write_table
+from ...tables import BASELINE_ROW, baseline_cells, comparison, write_table
 from ...figures import plt, save_figure
 from ...train.loop import load_finished
 from .. import scaled
@@ -220,6 +220,18 @@ def _cells(res: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
                          "dataset": g["dataset"].agg(lambda s: ", ".join(sorted(set(map(str, s)))))}).reset_index()
 
 
+def _baseline_row(cfgs: list[RunConfig]) -> pd.DataFrame:
+    """One "trivial baseline" row: under each data set's column, what a predictor that learns nothing scores
+    on that data set's test videos (``benchmark.baselines``; Kinetics: the pre-training runs' set)."""
+    by_column = {}
+    for cfg, labels in _with_pretrain_rows(cfgs):
+        by_column.setdefault(labels["column"], cfg)
+    parts = [baseline_cells(cfg, {column: "test_acc"}) for column, cfg in by_column.items()]
+    cells = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["row", "column"])
+    whats = cells["row"].str.removeprefix(f"{BASELINE_ROW}: ").str.replace(r" \(\d+\)$", "", regex=True)
+    return cells.assign(row=f"{BASELINE_ROW}: {' / '.join(sorted(set(whats)))} (per column)") if len(cells) else cells
+
+
 # ------------------------------------------------------------------------------------------------ Table 2
 def table2_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig]:
     cfgs = []
@@ -235,7 +247,7 @@ def table2_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig
 
 
 def table2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    cells = _cells(_results(runs_root, cfgs))
+    cells = pd.concat([_cells(_results(runs_root, cfgs)), _baseline_row(cfgs)], ignore_index=True)
     tidy = comparison(load_reference("scs", "table2"), cells, scale)
     return write_table(tidy, out_dir / "tables" / "scs", "table2",
                        "scs Table 2: action recognition top-1 (%), stand-alone (pre-trained on Kinetics, then "
@@ -256,7 +268,8 @@ def table3_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig
 
 
 def table3_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    tidy = comparison(load_reference("scs", "table3"), _cells(_results(runs_root, cfgs)), scale)
+    cells = pd.concat([_cells(_results(runs_root, cfgs)), _baseline_row(cfgs)], ignore_index=True)
+    tidy = comparison(load_reference("scs", "table3"), cells, scale)
     return write_table(tidy, out_dir / "tables" / "scs", "table3",
                        "scs Table 3: ablation of the stand-alone SCS, top-1 (%) (Kinetics; HMDB-51 fine-tuned from it)"
                        + _STANDIN.get(scale, ""),
