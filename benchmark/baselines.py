@@ -38,6 +38,9 @@ Per task (one function each, dispatched through ``_TASKS``):
   (``test_mse``, ``psnr_T*``, ``psnr_avg``, ``ssim_T*``, ``ssim_avg``).
 - nowcast: persistence (the last observed map), every key of the task's ``scores`` (MSE, CSI, FAR, POD,
   correlation) at the config's threshold and pooling.
+- videopred (Moving Fashion-MNIST, issue 19): copy the last observed frame, every key of the task's
+  ``evaluate`` (``test_mse``, ``test_mae``, ``test_psnr``, ``test_ssim``), scored by
+  :func:`benchmark.data.moving_fmnist.baseline_scores` (``video_metrics``' per-frame conventions).
 - landmarks: the mean training shape (``landmarks.mean_shape``, normalised coordinates) in every frame,
   through the task's ``evaluate`` (``test_auc``, ``test_nme``, ``test_failure``, ``test_loss``).
 - steering: one constant angle, the best per metric of the mean training angle, the median training
@@ -320,6 +323,14 @@ def _nowcast(cfg: RunConfig) -> Baselines:
     return {k: (v, "persistence: the last observed map") for k, v in out.items()}
 
 
+def _videopred(cfg: RunConfig) -> Baselines:
+    from .data.moving_fmnist import baseline_scores
+    from .train import videopred as task
+
+    _, test = task.datasets(cfg)
+    return {f"test_{k}": (v, "copy the last observed frame") for k, v in baseline_scores(test).items()}
+
+
 # ------------------------------------------------------------------------------------------- landmarks
 def _landmarks(cfg: RunConfig) -> Baselines:
     from .train import landmarks as task
@@ -402,6 +413,7 @@ _TASKS: dict[str, tuple[Callable[[RunConfig], Baselines], tuple[str, ...]]] = {
     "subgoal": (_subgoal, ("model", "model_kw")),      # SCS nets add the spatial-stream keys
     "prediction": (_prediction, ()),
     "nowcast": (_nowcast, ("scheme_kw",)),             # score_pooling
+    "videopred": (_videopred, ()),
     "landmarks": (_landmarks, ("batch_size",)),        # test_loss summed over evaluate's batches
     "steering": (_steering, ("model", "model_kw", "scheme_kw")),   # stream keys, acc_reading
     "gesture": (_gesture, ()),

@@ -14,7 +14,7 @@ from typing import Any
 SCALES = ("smoke", "cpu", "paper")
 # training entry points: benchmark/train/<task>.py
 TASKS = ("polygon", "sequence", "action", "subgoal", "prediction", "landmarks", "gesture", "steering",
-         "nowcast")
+         "nowcast", "videopred")
 SCHEMES = ("bptt", "clips", "overlap", "ltsc")
 PRECISIONS = ("fp32", "bf16")  # benchmark/precision.py
 # constant: lr throughout; cosine: lr * (1 + cos(pi * step / steps)) / 2, set before every step (a function of

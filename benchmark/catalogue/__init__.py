@@ -1,4 +1,5 @@
-"""The catalogue: every table and figure of the three papers as an experiment declared as data.
+"""The catalogue: every table and figure of the three papers as an experiment declared as data, and the
+experiments past them (``beyond.*``, issue 19).
 
 An ``Experiment`` turns (scale, seeds, data root) into a grid of ``RunConfig`` and turns the finished
 runs into tables and figures. Ids are "<paper>.<table or figure>"; a bare id ("table6") means the
@@ -124,9 +125,9 @@ def where(name: str) -> tuple[Path, int]:
     return path, line
 
 
-# the modules that declare experiments: one per paper, every id of that paper in it (what the experiments
-# are built from lives in ``catalogue/tasks/``)
-CATALOGUE_MODULES = ("deeprnn", "prernn", "scs")
+# the modules that declare experiments: one per paper, every id of that paper in it, and ``beyond`` (issue 19:
+# experiments past the papers) (what the experiments are built from lives in ``catalogue/tasks/``)
+CATALOGUE_MODULES = ("deeprnn", "prernn", "scs", "beyond")
 
 
 def _load() -> None:

@@ -1,7 +1,8 @@
 """The papers' claims as data: what the suite tests, where the paper says it, and in which form.
 
 Each paper has one module (``deeprnn.py``, ``prernn.py``, ``scs.py``) holding ``CLAIMS``, a list of
-:class:`Claim` records readable top to bottom as a table. A claim names its experiment (a catalogue id),
+:class:`Claim` records readable top to bottom as a table; ``beyond.py`` holds the suite's own questions about
+the experiments past the papers (issue 19), in the same form. A claim names its experiment (a catalogue id),
 a one-line statement, its :class:`Source`, the metric it is judged on and its form:
 
 - :class:`Better` ``A > B``: two run groups (``better="lower"`` for errors: ``A < B``);
@@ -29,13 +30,13 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Union
 
-PAPERS = ("deeprnn", "prernn", "scs")
+PAPERS = ("deeprnn", "prernn", "scs", "beyond")  # "beyond": issue 19, no paper
 DERIVED = "derived"  # the label of an experiment's derived rows (Experiment.claim_values); runs have none
 
 
 @dataclass(frozen=True)
 class Source:
-    paper: str               # deeprnn | prernn | scs
+    paper: str               # deeprnn | prernn | scs | beyond
     where: str               # "Table 6", "Fig. 7c", "Sec. 4.2", "Abstract"
     quote: str = ""          # prose claims: the paper's words (CLAIMS.md's verbatim quote, may be shortened with ...)
 
@@ -110,7 +111,7 @@ class Claim:
 
 
 def all_claims() -> list[Claim]:
-    """Every claim of the three papers, in file order."""
+    """Every claim of the three papers and of ``beyond``, in file order."""
     out = []
     for paper in PAPERS:
         out.extend(importlib.import_module(f"{__name__}.{paper}").CLAIMS)

@@ -1,6 +1,6 @@
 """OpenSTL's Moving-MNIST configurations (Tan et al., "OpenSTL: A Comprehensive Benchmark of
 Spatio-Temporal Predictive Learning", NeurIPS 2023 D&B), rebuilt in the zoo from the methods' papers,
-and a ConvMinGRU predictor on the same frame.
+and ConvMinGRU, CBM and SCS predictors on the same frame.
 
 Six parity configurations (OpenSTL ``configs/mmnist/``: 10 frames of 1 x 64 x 64 in, 10 out):
 
@@ -55,9 +55,14 @@ bias-free pair of convs; forget-gate bias none, as OpenSTL's ConvLSTM). Measured
 the rollout steps. ``seq_convmingru``: the toy frame-sequence classifier (``models.nets.sequence``) with a
 ConvMinGRU stack, as every cell of ``models.cells.CELLS`` has one.
 
-Size knobs of every ``mmnist_*`` factory: ``width_mult`` (RNN hidden 128, SimVP hid_S 64 / hid_T 512 times
-it), ``pre_seq_length`` / ``aft_seq_length`` (SimVP's translator is built for ``pre_seq_length`` frames),
-``in_channels``. Each net's recurrent (SimVP: translator) part is ``.rnn``.
+**CBM and SCS** (``mmnist_cbm``, ``mmnist_scs``, not OpenSTL rows; issue 19's ``beyond.videopred``): the
+ConvLSTM-S frame with the suite's own cells. CBM as deeprnn's video-prediction cell (R ReLU, no BatchNorm,
+xavier-normal weights); SCS as the scs paper's eqs. 4-6 (R ReLU, BatchNorm on both units) with the sub-goal
+streams off (frame prediction has no sub-goal head). Both run time-major by default (``execution``).
+
+Size knobs of every ``mmnist_*`` factory: ``width_mult`` (RNN hidden 128, SimVP hid_S 64 (rounded to an
+even number) / hid_T 512 times it), ``pre_seq_length`` / ``aft_seq_length`` (SimVP's translator is built for
+``pre_seq_length`` frames), ``in_channels``. Each net's recurrent (SimVP: translator) part is ``.rnn``.
 
 ``openstl_parity()`` returns (name, params_M, openstl_params_M, gmacs, openstl_gmacs) rows: parameters
 counted, and multiply-adds of one 10 -> 10 sequence at batch 1 measured with
@@ -330,7 +335,9 @@ def mmnist_predrnn_pp(width_mult: float = 1.0, in_channels: int = 1, pre_seq_len
 
 
 def _simvp(translator: str, width_mult: float, **kw) -> SimVP:
-    hid_s, hid_t = max(1, round(64 * width_mult)), max(2, round(512 * width_mult))
+    """hid_S 64 and hid_T 512 times ``width_mult``, hid_S rounded to an even number (its GroupNorm has 2
+    groups; 64 x width_mult rounded as before wherever that was even)."""
+    hid_s, hid_t = max(2, 2 * round(32 * width_mult)), max(2, round(512 * width_mult))
     return SimVP(translator, hid_S=kw.pop("hid_S", hid_s), hid_T=kw.pop("hid_T", hid_t), **kw)
 
 
@@ -351,15 +358,45 @@ def mmnist_simvp_gsta_s(width_mult: float = 1.0, in_channels: int = 1, pre_seq_l
                   aft_seq_length=aft_seq_length, **kw)
 
 
+def _cell_predictor(cell: str, width_mult: float, in_channels: int, aft_seq_length: int, patch_size: int,
+                    num_layers: int, filter_size: int, execution: str, **cell_kw) -> StackPredictor:
+    """A ``StackPredictor`` over ``num_layers`` ``cell`` layers of the frame's width (``cell_kw``: the cell's
+    own options)."""
+    widths, c = _rnn_frame(width_mult, in_channels, patch_size, num_layers)
+    rnn = build_stack(cell, c, widths, kernel_size=filter_size, **cell_kw)
+    return StackPredictor(rnn, in_channels, patch_size, aft_seq_length, execution)
+
+
 @register_model
 def mmnist_convmingru(width_mult: float = 1.0, in_channels: int = 1, pre_seq_length: int = 10,
                       aft_seq_length: int = 10, patch_size: int = 4, num_layers: int = 4, filter_size: int = 5,
                       execution: str = "layer", mode: str = "parallel") -> StackPredictor:
     """ConvMinGRU on the ConvLSTM-S frame (4 x 128, filter 5, patch 4); the observed frames run
     layer-major through the parallel scan (``execution="time"`` / ``mode="sequential"``: step by step)."""
-    widths, c = _rnn_frame(width_mult, in_channels, patch_size, num_layers)
-    rnn = build_stack("convmingru", c, widths, kernel_size=filter_size, mode=mode)
-    return StackPredictor(rnn, in_channels, patch_size, aft_seq_length, execution)
+    return _cell_predictor("convmingru", width_mult, in_channels, aft_seq_length, patch_size, num_layers,
+                           filter_size, execution, mode=mode)
+
+
+@register_model
+def mmnist_cbm(width_mult: float = 1.0, in_channels: int = 1, pre_seq_length: int = 10, aft_seq_length: int = 10,
+               patch_size: int = 4, num_layers: int = 4, filter_size: int = 5, execution: str = "time",
+               r_act: str = "relu", bn: bool = False, init: str = "xavier_normal", **cell_kw) -> StackPredictor:
+    """CBM on the ConvLSTM-S frame (4 x 128, filter 5, patch 4): deeprnn's video-prediction cell (R ReLU, no
+    BatchNorm, xavier-normal weights; ``models.cells.cbm``); ``cell_kw``: further ``CBMCell`` options
+    (``merge``, ``td_rate``, ...; Temporal Dropout is set by the run's ``td_schedule``)."""
+    return _cell_predictor("cbm", width_mult, in_channels, aft_seq_length, patch_size, num_layers, filter_size,
+                           execution, r_act=r_act, bn=bn, init=init, **cell_kw)
+
+
+@register_model
+def mmnist_scs(width_mult: float = 1.0, in_channels: int = 1, pre_seq_length: int = 10, aft_seq_length: int = 10,
+               patch_size: int = 4, num_layers: int = 4, filter_size: int = 5, execution: str = "time",
+               r_act: str = "relu", bn: bool = True, sub_goals: bool = False, **cell_kw) -> StackPredictor:
+    """SCS on the ConvLSTM-S frame (4 x 128, filter 5, patch 4): the scs paper's cell (eqs. 4-6: R ReLU, BN on
+    both units; ``models.cells.scs``), the sub-goal streams off (no sub-goal head in frame prediction: they
+    would cost compute and train nothing); ``cell_kw``: further ``SCSCell`` options (``gate_init``, ...)."""
+    return _cell_predictor("scs", width_mult, in_channels, aft_seq_length, patch_size, num_layers, filter_size,
+                           execution, r_act=r_act, bn=bn, sub_goals=sub_goals, **cell_kw)
 
 
 # the toy frame-sequence classifier with a ConvMinGRU stack (models.nets.sequence registers the others)

@@ -4,7 +4,8 @@ import pytest
 
 from benchmark.train.task import Task, get_task, register_task, task_names
 
-TASKS = ["action", "gesture", "landmarks", "nowcast", "polygon", "prediction", "sequence", "steering", "subgoal"]
+TASKS = ["action", "gesture", "landmarks", "nowcast", "polygon", "prediction", "sequence", "steering", "subgoal",
+         "videopred"]
 
 
 def test_every_trainer_registers_its_task():
