@@ -86,3 +86,34 @@ def test_readme_sweep_times_are_generated_from_sweeps_csv():
     assert block == sweeps_block(ROOT), "README sweeps block is stale: run python -m benchmark.claims summary"
     df = pd.read_csv(ROOT / "tables" / "perf" / "sweeps.csv")
     assert len(block.splitlines()) == len(df) + 2
+
+
+def test_readme_beyond_block_equals_the_committed_tables_and_claims():
+    from benchmark.claims.summary import BEYOND_BEGIN, BEYOND_END, beyond_block
+
+    readme = (ROOT / "README.md").read_text()
+    assert BEYOND_BEGIN in readme and BEYOND_END in readme
+    block = BEYOND_BEGIN + readme.split(BEYOND_BEGIN, 1)[1].split(BEYOND_END, 1)[0] + BEYOND_END
+    assert block == beyond_block(load_claims(ROOT), ROOT), "stale: run python -m benchmark.claims summary"
+
+
+def test_write_summary_fills_the_beyond_block_from_its_table_and_claims(tmp_path):
+    from benchmark.claims.summary import BEYOND_BEGIN, BEYOND_END
+
+    (tmp_path / "tables" / "beyond").mkdir(parents=True)
+    pd.DataFrame([{"row": r, "column": c, "reproduced": v, "n_seeds": n, "scale": "cpu"}
+                  for r, n, cells in (("ConvLSTM", 5, (136.4, 205312)), ("trivial baseline: copy", 0, (229.1, 0)))
+                  for c, v in zip(("test MSE", "parameters"), cells)]).to_csv(
+        tmp_path / "tables" / "beyond" / "videopred.csv", index=False)
+    pd.DataFrame([dict(zip(CLAIM_COLUMNS, ("beyond.videopred.cbm_lt_convlstm", "beyond.videopred", "Does CBM beat?",
+                                           "beyond issue 19", "test_mse", 5, 120.0, 136.4, 16.4, 10.0, 20.0,
+                                           "reproduced", "above", "")))]).to_csv(
+        tmp_path / "tables" / "beyond" / "videopred.claims.csv", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n\n{BEYOND_BEGIN}\nstale text\n{BEYOND_END}\n")
+    write_summary(tmp_path, readme=readme)
+    text = readme.read_text()
+    assert "stale text" not in text and "`beyond.videopred` at cpu scale" in text
+    assert "| ConvLSTM               |       5 |      136.4 |       205312 |" in text
+    assert "1 questions tested: 1 answered yes, 0 no (the reverse holds), 0 inconclusive; 0 not run." in text
+    assert "16.4 [10, 20]" in text
