@@ -10,8 +10,8 @@ from .tasks.hyperparameters import scs_table8_outputs
 from .tasks.layouts import scs_table1_outputs
 from .tasks.polygon import scs_fig5_outputs, scs_fig5_runs, table4_outputs, table4_runs
 from .tasks.prediction import table7_outputs, table7_runs
-from .tasks.subgoal import (fig4_outputs, q_claim_arms, q_claim_values, table2_outputs, table2_runs, table3_outputs,
-                            table3_runs)
+from .tasks.subgoal import (fig4_outputs, kinetics_claim_arms, kinetics_claim_values, q_claim_arms, q_claim_values,
+                            table2_outputs, table2_runs, table3_outputs, table3_runs)
 from .tasks.toys import fig2_outputs, fig2_runs, gap_outputs, ltsc_runs
 
 # ------------------------------------------------------------------------- exact (no runs, no data)
@@ -37,11 +37,13 @@ register(Experiment(
     id="scs.table2",
     title="Action recognition: LSTM+VGG, stand-alone CBM/SCS (Kinetics, fine-tuned on UCF-101/HMDB-51), "
           "VGG/Inception-supported ConvLSTM/CBM/SCS",
-    make_runs=table2_runs, make_outputs=table2_outputs))
+    make_runs=table2_runs, make_outputs=table2_outputs, claim_values=kinetics_claim_values,
+    claim_arms=kinetics_claim_arms))
 register(Experiment(
     id="scs.table3",
     title="Ablation of the stand-alone SCS: without sub-tasks, without T2, without ASTSGD, without LTSC",
-    make_runs=table3_runs, make_outputs=table3_outputs))
+    make_runs=table3_runs, make_outputs=table3_outputs, claim_values=kinetics_claim_values,
+    claim_arms=kinetics_claim_arms))
 register(Experiment(
     id="scs.fig4",
     title="q over training under ASTSGD and the sub-task ablation (the Table 3 runs)",

@@ -221,3 +221,33 @@ def test_tables_2_and_3_carry_the_trivial_baseline_of_each_column():
     assert list(row.index) == ["HMDB-51", "Kinetics"] and row["row"].nunique() == 1
     assert row.loc["HMDB-51", "reproduced"] == round(trivial_baselines(cfgs[0])["test_acc"][0], 4)
     assert row.loc["Kinetics", "reproduced"] == round(trivial_baselines(sg.pretrain_of(cfgs[0]))["test_acc"][0], 4)
+
+
+def test_kinetics_cells_are_derived_from_the_pretraining_runs_for_the_claims(monkeypatch):
+    import pandas as pd
+
+    from benchmark.claims import DERIVED
+    from benchmark.claims.scs import kinetics, variant
+    from benchmark.catalogue.tasks import subgoal as sg
+
+    cfgs = sg.table3_runs("smoke", 2, None)
+    assert len({repr(sg.pretrain_of(c)) for c in cfgs}) == len(cfgs)  # each variant and seed: its own pre-training
+    acc = {(c.labels["variant"], c.seed): 10.0 * k + c.seed for k, c in enumerate(cfgs)}
+
+    def fake_results(root, runs):
+        (cfg,) = runs
+        if cfg.data_kw["variant"] != "kinetics":
+            return pd.DataFrame({"status": ["done"], "test_acc": [-1.0]})
+        owner = next(c for c in cfgs if sg.pretrain_of(c) == cfg)
+        done = owner.labels["variant"] != "w/o LTSC"  # one unfinished pre-training run gives no row
+        return pd.DataFrame({"status": ["done" if done else "running"],
+                             "test_acc": [acc[owner.labels["variant"], owner.seed]]})
+
+    monkeypatch.setattr(sg, "load_results", fake_results)
+    rows = sg.kinetics_claim_values(None, cfgs)
+    assert set(rows["column"]) == {"Kinetics"} and set(rows[DERIVED]) == {kinetics(variant("whole"))[DERIVED]}
+    assert len(rows) == len(cfgs) - 2 and "w/o LTSC" not in set(rows["variant"])
+    for r in rows.itertuples():
+        assert r.test_acc == acc[r.variant, r.seed]
+    arms = sg.kinetics_claim_arms(cfgs)
+    assert all(a["column"] == "Kinetics" and a[DERIVED] == sg.KINETICS_RUN for a in arms) and len(arms) == len(cfgs)

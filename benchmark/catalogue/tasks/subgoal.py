@@ -297,10 +297,12 @@ def fig4_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: s
         xs = [0] + list(g["epoch"])
         ys = [g["astsgd_q_start"].iloc[0]] + list(g["astsgd_q"])
         colour = f"C{list(VARIANT_NAMES.values()).index(variant)}" if variant in VARIANT_NAMES.values() else None
-        ax.plot(xs, ys, "-o" if column == COLUMNS["kinetics"] else "--s", ms=3, color=colour,
-                label=f"{variant}, {column}" + (f", seed {seed}" if q["seed"].nunique() > 1 else ""))
+        first = seed == q["seed"].min()  # one legend entry per variant and column, whatever the seeds
+        ax.plot(xs, ys, "-o" if column == COLUMNS["kinetics"] else "--s", ms=3, color=colour, alpha=0.8,
+                label=(f"{variant}, {column}" + (f" ({q['seed'].nunique()} seeds)" if q["seed"].nunique() > 1 else ""))
+                if first else None)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_ylim(0.4, 1.05)
+    ax.set_ylim(min(0.4, float(q["astsgd_q"].min()) - 0.05) if len(q) else 0.4, 1.05)  # q network: may go lower
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch (0 = start of training)")
     ax.set_ylabel("q (end of epoch)")
@@ -369,6 +371,29 @@ Q_START, Q_END = "q start", "q end"
 
 def _astsgd(cfg: RunConfig) -> bool:
     return bool(cfg.scheme_kw.get("astsgd"))
+
+
+KINETICS_RUN = "Kinetics pre-training run"  # the DERIVED label of a grid row's Kinetics cell (claims)
+
+
+def kinetics_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
+    """Per grid row and seed, its Kinetics cell: the final test accuracy of the pre-training run its
+    fine-tuning runs start from (a run of experiment scs.kinetics, not of the grid), labelled like the row
+    with column "Kinetics" and ``DERIVED`` = ``KINETICS_RUN`` (Tables 2 and 3's Kinetics claims)."""
+    rows = []
+    for cfg, labels in _with_pretrain_rows(cfgs):
+        if labels["column"] != COLUMNS["kinetics"]:
+            continue
+        res = load_results(runs_root, [cfg])
+        if len(res) and res["status"].iloc[0] == "done":
+            rows.append({**labels, DERIVED: KINETICS_RUN, "seed": cfg.seed, "test_acc": float(res["test_acc"].iloc[0]),
+                         "status": "done"})
+    return pd.DataFrame(rows)
+
+
+def kinetics_claim_arms(cfgs: list[RunConfig]) -> list[dict]:
+    return [{**labels, DERIVED: KINETICS_RUN} for _, labels in _with_pretrain_rows(cfgs)
+            if labels["column"] == COLUMNS["kinetics"]]
 
 
 def q_claim_values(runs_root: Path, cfgs: list[RunConfig]) -> pd.DataFrame:
