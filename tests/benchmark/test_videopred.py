@@ -109,7 +109,13 @@ def test_smoke_writes_the_table_the_figure_and_the_claims(tmp_path, monkeypatch)
     rows = [c.labels["row"] for c in cfgs]
     assert rows == ["ConvLSTM", "CBM", "SCS", "PredRNN-V2", "SimVP-gSTA", "ConvMinGRU"]
     base_row = "trivial baseline: copy the last observed frame"
-    assert list(dict.fromkeys(df["row"])) == rows + [base_row] and len(df) == 7 * 5
+    assert list(dict.fromkeys(df["row"])) == rows + [base_row] and len(df) == 6 * 7 + 5  # copy-last: no train loss
+    from benchmark.results import run_dir
+    from benchmark.train.loop import read_metrics
+
+    losses = [m["train_loss"] for m in read_metrics(run_dir(tmp_path / "runs", cfgs[0]))]
+    assert cells[("ConvLSTM", "train loss, epoch 1")] == round(losses[0], 4)
+    assert cells[("ConvLSTM", "train loss, last epoch")] == round(losses[-1], 4)
     assert df["reproduced"].notna().all()
     assert all(cells[(c.labels["row"], "parameters")] == c.labels["params"] for c in cfgs)
     assert cells[(base_row, "parameters")] == 0
