@@ -246,13 +246,17 @@ def table2_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig
     return cfgs
 
 
-def table2_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    cells = pd.concat([_cells(_results(runs_root, cfgs)), _baseline_row(cfgs)], ignore_index=True)
-    tidy = comparison(load_reference("scs", "table2"), cells, scale)
-    return write_table(tidy, out_dir / "tables" / "scs", "table2",
-                       "scs Table 2: action recognition top-1 (%), stand-alone (pre-trained on Kinetics, then "
-                       "fine-tuned) and backbone-supported nets" + _STANDIN.get(scale, ""),
-                       columns=list(COLUMNS.values()))
+def _table(name: str, caption: str, columns: list[str]):
+    """The outputs of scs Table 2 or 3: the runs' mean cells and the trivial-baseline row beside the paper's."""
+    def outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
+        cells = pd.concat([_cells(_results(runs_root, cfgs)), _baseline_row(cfgs)], ignore_index=True)
+        return write_table(comparison(load_reference("scs", name), cells, scale), out_dir / "tables" / "scs", name,
+                           caption + _STANDIN.get(scale, ""), columns=columns)
+    return outputs
+
+
+table2_outputs = _table("table2", "scs Table 2: action recognition top-1 (%), stand-alone (pre-trained on Kinetics, "
+                                  "then fine-tuned) and backbone-supported nets", list(COLUMNS.values()))
 
 
 # ------------------------------------------------------------------------------------------------ Table 3
@@ -267,13 +271,8 @@ def table3_runs(scale: str, seeds: int, data_root: str | None) -> list[RunConfig
     return cfgs
 
 
-def table3_outputs(runs_root: Path, cfgs: list[RunConfig], out_dir: Path, scale: str) -> list[Path]:
-    cells = pd.concat([_cells(_results(runs_root, cfgs)), _baseline_row(cfgs)], ignore_index=True)
-    tidy = comparison(load_reference("scs", "table3"), cells, scale)
-    return write_table(tidy, out_dir / "tables" / "scs", "table3",
-                       "scs Table 3: ablation of the stand-alone SCS, top-1 (%) (Kinetics; HMDB-51 fine-tuned from it)"
-                       + _STANDIN.get(scale, ""),
-                       columns=[COLUMNS["kinetics"], COLUMNS["hmdb51"]])
+table3_outputs = _table("table3", "scs Table 3: ablation of the stand-alone SCS, top-1 (%) (Kinetics; HMDB-51 "
+                                  "fine-tuned from it)", [COLUMNS["kinetics"], COLUMNS["hmdb51"]])
 
 
 # ------------------------------------------------------------------------------------------------- Fig. 4
