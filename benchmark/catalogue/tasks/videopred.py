@@ -84,7 +84,10 @@ SCALES = {
     # its first epoch's is below 1; if none, 5e-4. At 2e-3 (the sweep's seed-0 runs) ConvLSTM, PredRNN-V2,
     # SimVP-gSTA, ConvMinGRU and SCS pass; CBM fails (0.1192, 0.1151, 0.1156, 0.1150). Pilot, CBM: 1e-3 fails
     # (0.439, 0.117, 0.118, 0.118), 5e-4 passes (0.108, 0.101, 0.094, 0.086). So the CBM trains at 5e-4
-    # (``lr_by_model``), every other family at 2e-3.
+    # (``lr_by_model``), every other family at 2e-3. The 5-seed sweep at 5e-4: seed 0 trains (test MSE 194.7),
+    # seeds 1-4 collapse again (train loss flat at ~0.113, seed 2 at 2.96 in its first epoch; MSE 284-287):
+    # the unnormalised CBM is unstable in this frame at every lr tried. Reported as it is; the cause (the
+    # unbounded R unit fed back through the linear readout is the suspect) is not settled.
     "cpu": dict(epochs=4, batch_size=16, lr=2e-3, lr_schedule="cosine", tol=0.05,
                 data_kw=dict(n_train=256, n_test=256, size=48, n_in=10, n_out=10),
                 frame=dict(width=16, num_layers=4, filter_size=5, patch_size=4),
