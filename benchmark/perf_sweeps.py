@@ -31,11 +31,6 @@ def sweeps_block(out_dir: Path) -> str:
 
 def rewrite_readme(out_dir: Path, readme: Path) -> bool:
     """Replace the README's sweeps block (when it has the markers); True when it did."""
-    from .rundir import atomic_write_text
+    from .rundir import rewrite_marked_block
 
-    text = Path(readme).read_text()
-    if SWEEPS_BEGIN not in text or SWEEPS_END not in text:
-        return False
-    head, rest = text.split(SWEEPS_BEGIN, 1)
-    atomic_write_text(Path(readme), head + sweeps_block(out_dir) + rest.split(SWEEPS_END, 1)[1])
-    return True
+    return rewrite_marked_block(readme, SWEEPS_BEGIN, SWEEPS_END, sweeps_block(out_dir))

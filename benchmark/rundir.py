@@ -108,6 +108,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode()))
 
 
+def rewrite_marked_block(path: Path, begin: str, end: str, body: str) -> bool:
+    """Replace what lies between the markers ``begin`` and ``end`` of the text file ``path`` (both markers
+    included) by ``body``, atomically; False (nothing written) when the file lacks either marker."""
+    text = Path(path).read_text()
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    atomic_write_text(Path(path), head + body + rest.split(end, 1)[1])
+    return True
+
+
 def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True, default=str).encode()))
 

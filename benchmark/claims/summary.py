@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..rundir import atomic_write_text
+from ..rundir import atomic_write_text, rewrite_marked_block
 from . import PAPERS
 from . import verdict as V
 from .evaluate import SATURATED, load_claims
@@ -175,15 +175,6 @@ def beyond_block(df: pd.DataFrame, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def _rewrite_block(text: str, begin: str, end: str, body: str) -> str | None:
-    """``text`` with what lies between ``begin`` and ``end`` (both included) replaced by ``body``;
-    None when ``text`` lacks the markers."""
-    if begin not in text or end not in text:
-        return None
-    head, rest = text.split(begin, 1)
-    return head + body + rest.split(end, 1)[1]
-
-
 def write_summary(out_dir: Path, readme: Path | None = None) -> list[Path]:
     """Write ``tables/claims.md`` and, when ``readme`` has the markers, rewrite its generated blocks."""
     df = load_claims(out_dir)
@@ -193,13 +184,9 @@ def write_summary(out_dir: Path, readme: Path | None = None) -> list[Path]:
     atomic_write_text(path, claims_markdown(df, scale) + "\n")
     written = [path]
     if readme is not None and Path(readme).exists():
-        text, found = Path(readme).read_text(), False
-        for begin, end, body in ((README_BEGIN, README_END, lambda: readme_block(df, scale, out_dir)),
-                                 (BEYOND_BEGIN, BEYOND_END, lambda: beyond_block(df, out_dir))):
-            new = _rewrite_block(text, begin, end, body())
-            text, found = (text, found) if new is None else (new, True)
-        if found:
-            atomic_write_text(Path(readme), text)
+        blocks = ((README_BEGIN, README_END, readme_block(df, scale, out_dir)),
+                  (BEYOND_BEGIN, BEYOND_END, beyond_block(df, out_dir)))
+        if any([rewrite_marked_block(readme, *block) for block in blocks]):  # a list: every block is rewritten
             written.append(Path(readme))
         from ..perf_sweeps import rewrite_readme
 

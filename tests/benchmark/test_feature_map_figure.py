@@ -41,4 +41,4 @@ def test_figure_is_one_axes_with_a_row_per_map(tmp_path, monkeypatch):
     assert img.shape == (4 * 8 + 3 * 1, 3 * 8 + 2 * 1, 3)   # 4 rows, 3 frames of 8 px, 1-px gaps
     np.testing.assert_allclose(img[0, 0], [1.0, 1.0, 1.0])  # the input's bright pixel, on its own range
     np.testing.assert_allclose(img[0, 1], [0.0, 0.0, 0.0])
-    assert Image.open(out).size[0] > 0
+    assert Image.open(out).size == (round(1.3 * 3 * 110), round(1.3 * 4 * 110))  # 1.3 in a frame and a row, dpi 110

@@ -85,8 +85,8 @@ def _tile(frame: np.ndarray, size: tuple[int, int], cmap: str) -> np.ndarray:
 def feature_map_figure(examples: list[tuple[str, torch.Tensor, dict[str, torch.Tensor]]], out: Path,
                        title: str, max_frames: int = 6) -> Path:
     """Rows: for each example its input frames (grey) then one row per captured map (channel mean, magma),
-    every frame on its own colour range. Drawn as one mosaic image in one axes (48 separate subplots took
-    ~0.85 s to create; the mosaic ~0.1 s)."""
+    every frame on its own colour range. Drawn as one mosaic image in one axes: 8 rows x 6 frames as
+    subplots took 0.8-1.4 s, the mosaic 0.25-0.34 s (measured in one run)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     T = min(max_frames, examples[0][1].shape[0])
